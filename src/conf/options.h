@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* Command-line options and BERTH_* environment variables of `berth serve`:
+ * one table drives parsing, the environment and --help. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/addr.h"
+#include "util/strv.h"
+
+#define CONF_MAX_LISTEN 16
+#define CONF_MAX_CIDR 64
+
+enum miss_mode { MISS_NXDOMAIN = 0, MISS_SERVFAIL = 1 };
+
+struct serve_conf {
+	struct addr listen[CONF_MAX_LISTEN]; /* --listen, default 127.0.0.1:53 */
+	size_t nlisten;
+	char *domain;             /* --domain, default "docker", stored without trailing dot, lowercase */
+	char *environment;        /* --environment, default "" */
+	char *docker;             /* --docker URL, default $DOCKER_HOST or unix:///var/run/docker.sock; NULL with --docker none */
+	bool docker_none;         /* --docker none: no Docker discovery */
+	struct strv hosts_dirs;   /* --hosts-dir, repeatable */
+	struct strv records;      /* --records, repeatable */
+	struct addr upstream[CONF_MAX_LISTEN]; /* --upstream ADDR[:PORT], repeatable; default: /etc/resolv.conf */
+	size_t nupstream;
+	bool upstream_none;       /* --upstream none */
+	bool upstream_set;        /* upstreams came from the command line / env, not resolv.conf */
+	struct addr http;         /* --http ADDR:PORT, default 127.0.0.1:8053 */
+	bool http_none;           /* --http none */
+	char *host_ip;            /* --host-ip, NULL = auto */
+	uint32_t ttl;             /* --ttl, default 10 */
+	uint32_t negative_ttl;    /* --negative-ttl, default 5 (SOA minimum) */
+	unsigned threads;         /* --threads, default: number of cores */
+	struct strv etcd;         /* --etcd URL, repeatable */
+	char *node;               /* --node, default hostname */
+	char *advertise;          /* --advertise */
+	char *api_token;          /* --api-token */
+	int log_level;            /* --log-level error|warn|info|debug, default info */
+	bool log_json;            /* --log-format text|json */
+	enum miss_mode miss;      /* --miss nxdomain|servfail */
+	struct cidr allow[CONF_MAX_CIDR]; /* --allow-recursion CIDR, repeatable */
+	size_t nallow;
+	uint16_t udp_size;        /* --max-udp-size, default 1232 */
+	uint32_t tcp_idle_ms;     /* --tcp-idle-timeout seconds, default 10 s */
+	char *resolv_conf;        /* --resolv-conf, default /etc/resolv.conf */
+};
+
+enum conf_result {
+	CONF_OK = 0,     /* run */
+	CONF_EXIT = 1,   /* --help / --version printed: exit 0 */
+	CONF_ERROR = 2,  /* error message in err: exit 2 */
+};
+
+/* Fill c from the environment (BERTH_*), then argv (argv[0] is the subcommand
+ * or program name). Command line wins over environment. Repeatable options given
+ * in the environment are separated by commas or spaces. */
+enum conf_result conf_parse_serve(struct serve_conf *c, int argc, char **argv,
+                                  char *err, size_t errlen);
+/* Print the --help text of `berth serve` to f. */
+void conf_usage_serve(FILE *f);
+void conf_clear(struct serve_conf *c);
+
+/* Default upstreams: the nameservers in the resolv.conf file, minus any that
+ * are berth's own listen addresses. Fills c->upstream. Returns the count. */
+size_t conf_upstreams_from_resolv(struct serve_conf *c, const char *path);

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/* The query path: parse with libknot, look up the snapshot, copy precomputed records. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libknot/libknot.h>
+
+#include "dns/answer.h"
+
+/* Every allocation libknot makes while parsing one query comes from this
+ * per-worker arena, reset before the next query: no malloc per query. */
+#define ARENA_SIZE (256 * 1024)
+#define CNAME_CHAIN_MAX 8
+#define OPT_SIZE 11
+
+enum { AN = 0, NS = 1, AR = 2 }; /* response sections */
+
+struct dns_worker {
+	knot_mm_t mm;
+	size_t used;
+	uint32_t rotate;
+	struct dns_counters counters;
+	_Alignas(16) uint8_t arena[ARENA_SIZE];
+};
+
+static void *arena_alloc(void *ctx, size_t len)
+{
+	struct dns_worker *w = ctx;
+	len = (len + 15) & ~(size_t)15;
+	if (len > ARENA_SIZE - w->used)
+		return NULL;
+	void *p = w->arena + w->used;
+	w->used += len;
+	return p;
+}
+
+static void arena_free(void *p)
+{
+	(void)p; /* everything goes at once, at the next query */
+}
+
+struct dns_worker *dns_worker_new(void)
+{
+	struct dns_worker *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return NULL;
+	w->mm = (knot_mm_t){ .ctx = w, .alloc = arena_alloc, .free = arena_free };
+	return w;
+}
+
+void dns_worker_free(struct dns_worker *w)
+{
+	free(w);
+}
+
+const struct dns_counters *dns_worker_counters(const struct dns_worker *w)
+{
+	return &w->counters;
+}
+
+void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c)
+{
+	sum->queries += c->queries;
+	sum->forwarded += c->forwarded;
+	sum->dropped += c->dropped;
+	sum->truncated += c->truncated;
+	for (int r = 0; r < 16; r++)
+		sum->rcode[r] += c->rcode[r];
+}
+
+/* A response being written: header and question are in place. */
+struct resp {
+	uint8_t *buf;
+	size_t pos;
+	size_t limit;   /* bytes we may use for records, OPT excluded */
+	bool overflow;  /* a record did not fit: truncate */
+	uint16_t count[3];
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Append one RR: a 2-byte compression pointer as owner, then the tail. */
+static bool put_rr(struct resp *r, int section, uint16_t owner_ptr, const uint8_t *tail,
+                   size_t len)
+{
+	if (r->overflow || r->pos + 2 + len > r->limit) {
+		r->overflow = true;
+		return false;
+	}
+	put16(r->buf + r->pos, (uint16_t)(0xc000 | owner_ptr));
+	memcpy(r->buf + r->pos + 2, tail, len);
+	r->pos += 2 + len;
+	r->count[section]++;
+	return true;
+}
+
+/* All records of an RRset, starting at a rotating index. */
+static void put_rrset(struct resp *r, int section, uint16_t owner_ptr,
+                      const struct snap_rrset *rs, uint32_t start)
+{
+	for (uint16_t i = 0; i < rs->count; i++) {
+		uint16_t k = (uint16_t)((start + i) % rs->count);
+		if (!put_rr(r, section, owner_ptr, rs->wire + rs->offs[k],
+		            rs->offs[k + 1] - rs->offs[k]))
+			return;
+	}
+}
+
+/* Offset of the zone apex inside the question name, for a compression pointer. */
+static uint16_t apex_offset(const uint8_t *qname, size_t qname_len, const struct snap_zone *z)
+{
+	size_t off = 0;
+	while (qname_len - off > z->apex_len)
+		off += (size_t)qname[off] + 1;
+	return (uint16_t)(KNOT_WIRE_HEADER_SIZE + off);
+}
+
+static void put_soa(struct resp *r, const struct snapshot *s, const struct snap_zone *z,
+                    const uint8_t *qname, size_t qname_len)
+{
+	if (z != NULL)
+		put_rr(r, NS, apex_offset(qname, qname_len, z), z->soa, z->soa_len);
+	else if (s->self_soa != NULL)
+		put_rr(r, NS, KNOT_WIRE_HEADER_SIZE, s->self_soa, s->self_soa_len);
+}
+
+/* Follow CNAMEs inside the snapshot, writing each; returns the node whose own
+ * records answer the question (NULL when the chain leaves berth's names) and
+ * its owner pointer in *owner_ptr. */
+static const struct snap_node *chase_cname(struct resp *r, const struct snapshot *s,
+                                           const struct snap_node *node, uint16_t qtype,
+                                           uint16_t *owner_ptr)
+{
+	for (int hop = 0; hop < CNAME_CHAIN_MAX; hop++) {
+		const struct snap_rrset *cname = snap_node_rrset(node, KNOT_RRTYPE_CNAME);
+		if (cname == NULL || qtype == KNOT_RRTYPE_CNAME || qtype == KNOT_RRTYPE_ANY)
+			return node;
+		size_t rr_at = r->pos;
+		if (!put_rr(r, AN, *owner_ptr, cname->wire, cname->offs[1]))
+			return NULL;
+		size_t target_at = rr_at + 2 + 10;
+		if (target_at >= 0x3fff)
+			return NULL; /* no pointer can reach it: the client chases the rest */
+		uint8_t target[KNOT_DNAME_MAXLEN];
+		memcpy(target, cname->wire + 10, knot_dname_size(cname->wire + 10));
+		knot_dname_to_lower(target);
+		node = snapshot_find(s, target, knot_dname_size(target));
+		if (node == NULL)
+			return NULL;
+		*owner_ptr = (uint16_t)target_at;
+	}
+	return NULL;
+}
+
+static uint8_t rcode_of_miss(const struct dns_query_info *qi)
+{
+	return qi->servfail_miss ? KNOT_RCODE_SERVFAIL : KNOT_RCODE_NXDOMAIN;
+}
+
+size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t *out,
+                          size_t outmax)
+{
+	if (qlen < KNOT_WIRE_HEADER_SIZE || outmax < KNOT_WIRE_HEADER_SIZE)
+		return 0;
+	memset(out, 0, KNOT_WIRE_HEADER_SIZE);
+	knot_wire_set_id(out, knot_wire_get_id(q));
+	knot_wire_set_qr(out);
+	knot_wire_set_opcode(out, knot_wire_get_opcode(q));
+	if (knot_wire_get_rd(q))
+		knot_wire_set_rd(out);
+	knot_wire_set_rcode(out, rcode);
+	size_t len = KNOT_WIRE_HEADER_SIZE;
+	if (knot_wire_get_qdcount(q) >= 1) {
+		int nlen = knot_dname_wire_check(q + len, q + qlen, NULL);
+		if (nlen > 0 && len + (size_t)nlen + 4 <= qlen && len + (size_t)nlen + 4 <= outmax) {
+			memcpy(out + len, q + len, (size_t)nlen + 4);
+			len += (size_t)nlen + 4;
+			knot_wire_set_qdcount(out, 1);
+		}
+	}
+	return len;
+}
+
+static bool bad_qtype(uint16_t qtype)
+{
+	return qtype == KNOT_RRTYPE_OPT || qtype == KNOT_RRTYPE_TSIG || qtype == 0;
+}
+
+static uint8_t answer_from_snapshot(struct resp *r, const struct snapshot *s, const knot_pkt_t *q,
+                                    struct dns_query_info *qi, uint32_t rot, bool *forward)
+{
+	const uint8_t *qname = knot_pkt_qname(q);
+	size_t qname_len = q->qname_size;
+	uint16_t qtype = knot_pkt_qtype(q);
+	const struct snap_node *node = snapshot_find(s, qname, qname_len);
+	if (node == NULL) {
+		const struct snap_zone *z = snapshot_zone_of(s, qname);
+		if (z != NULL) {
+			if (!qi->servfail_miss)
+				put_soa(r, s, z, qname, qname_len);
+			return rcode_of_miss(qi);
+		}
+		*forward = true;
+		return KNOT_RCODE_REFUSED;
+	}
+	uint16_t owner_ptr = KNOT_WIRE_HEADER_SIZE;
+	const struct snap_node *target = chase_cname(r, s, node, qtype, &owner_ptr);
+	if (target == NULL)
+		return KNOT_RCODE_NOERROR; /* a CNAME chain that leaves our names */
+	size_t before = r->count[AN];
+	if (qtype == KNOT_RRTYPE_ANY) {
+		for (uint16_t i = 0; i < target->nrrsets; i++)
+			put_rrset(r, AN, owner_ptr, &target->rrsets[i], rot);
+	} else {
+		const struct snap_rrset *rs = snap_node_rrset(target, qtype);
+		if (rs != NULL)
+			put_rrset(r, AN, owner_ptr, rs, rot);
+	}
+	if (r->count[AN] == before && !r->overflow && target == node)
+		put_soa(r, s, node->zone, qname, qname_len); /* NODATA */
+	return KNOT_RCODE_NOERROR;
+}
+
+enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const uint8_t *q,
+                           size_t qlen, uint8_t *out, size_t outmax, struct dns_query_info *qi,
+                           size_t *outlen)
+{
+	w->counters.queries++;
+	qi->max_size = qi->tcp ? UINT16_MAX : KNOT_EDNS_MIN_UDP_PAYLOAD;
+	if (qlen < KNOT_WIRE_HEADER_SIZE || knot_wire_get_qr(q)) {
+		w->counters.dropped++;
+		return DNS_DROP; /* too short to answer, or a response: never reply to those */
+	}
+	uint8_t rcode;
+	if (knot_wire_get_opcode(q) != KNOT_OPCODE_QUERY) {
+		rcode = KNOT_RCODE_NOTIMPL;
+		goto error;
+	}
+	w->used = 0;
+	knot_pkt_t *pkt = knot_pkt_new((void *)q, (uint16_t)(qlen > UINT16_MAX ? UINT16_MAX : qlen),
+	                               &w->mm);
+	rcode = KNOT_RCODE_FORMERR;
+	if (pkt == NULL || knot_pkt_parse(pkt, 0) != KNOT_EOK || knot_wire_get_qdcount(q) != 1 ||
+	    bad_qtype(knot_pkt_qtype(pkt)))
+		goto error;
+
+	bool edns = knot_pkt_has_edns(pkt);
+	size_t opt_len = edns ? OPT_SIZE : 0;
+	if (!qi->tcp) {
+		size_t want = edns ? knot_edns_get_payload(pkt->opt_rr) : KNOT_EDNS_MIN_UDP_PAYLOAD;
+		if (want < KNOT_EDNS_MIN_UDP_PAYLOAD)
+			want = KNOT_EDNS_MIN_UDP_PAYLOAD;
+		if (want > qi->udp_cap)
+			want = qi->udp_cap;
+		qi->max_size = (uint16_t)want;
+	}
+	size_t limit = qi->max_size < outmax ? qi->max_size : outmax;
+	size_t qsize = KNOT_WIRE_HEADER_SIZE + (size_t)knot_pkt_question_size(pkt);
+	if (qsize + opt_len > limit)
+		goto error;
+
+	struct resp r = { .buf = out, .pos = qsize, .limit = limit - opt_len };
+	memcpy(out, q, qsize);
+	knot_wire_set_qdcount(out, 1);
+	knot_wire_set_flags1(out, (uint8_t)(knot_wire_get_flags1(q) & KNOT_WIRE_RD_MASK));
+	knot_wire_set_flags2(out, 0);
+	knot_wire_set_qr(out);
+
+	bool forward = false;
+	if (edns && knot_edns_get_version(pkt->opt_rr) != KNOT_EDNS_VERSION) {
+		rcode = KNOT_RCODE_BADVERS;
+	} else if (knot_pkt_qclass(pkt) != KNOT_CLASS_IN) {
+		rcode = KNOT_RCODE_REFUSED;
+	} else if (knot_pkt_qtype(pkt) == KNOT_RRTYPE_AXFR || knot_pkt_qtype(pkt) == KNOT_RRTYPE_IXFR) {
+		rcode = KNOT_RCODE_REFUSED; /* berth's names are not for transfer */
+	} else {
+		rcode = answer_from_snapshot(&r, s, pkt, qi, w->rotate++, &forward);
+		if (rcode != KNOT_RCODE_REFUSED)
+			knot_wire_set_aa(out);
+	}
+	if (forward) {
+		if (qi->may_forward) {
+			w->counters.forwarded++;
+			return DNS_FORWARD;
+		}
+	}
+	if (qi->may_forward)
+		knot_wire_set_ra(out);
+	if (r.overflow) {
+		/* Truncated: the client retries over TCP and gets it all. */
+		r.pos = qsize;
+		r.count[AN] = r.count[NS] = r.count[AR] = 0;
+		knot_wire_set_tc(out);
+		w->counters.truncated++;
+	}
+	knot_wire_set_ancount(out, r.count[AN]);
+	knot_wire_set_nscount(out, r.count[NS]);
+	knot_wire_set_arcount(out, (uint16_t)(r.count[AR] + (edns ? 1 : 0)));
+	knot_wire_set_rcode(out, (short)(rcode & 0xf));
+	if (edns) {
+		uint8_t *opt = out + r.pos;
+		opt[0] = 0; /* root owner */
+		put16(opt + 1, KNOT_RRTYPE_OPT);
+		put16(opt + 3, qi->udp_cap);
+		opt[5] = (uint8_t)(rcode >> 4); /* extended RCODE */
+		opt[6] = KNOT_EDNS_VERSION;
+		put16(opt + 7, knot_edns_do(pkt->opt_rr) ? 0x8000 : 0); /* DO is echoed (RFC 3225) */
+		put16(opt + 9, 0);
+		r.pos += OPT_SIZE;
+	}
+	w->counters.rcode[rcode & 0xf]++;
+	*outlen = r.pos;
+	return DNS_REPLY;
+error:
+	*outlen = dns_error_response(q, qlen, rcode, out, outmax);
+	w->counters.rcode[rcode & 0xf]++;
+	if (*outlen == 0) {
+		w->counters.dropped++;
+		return DNS_DROP;
+	}
+	return DNS_REPLY;
+}

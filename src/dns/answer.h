@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* Query in, answer out, no I/O: parse with libknot, look the name up in the
+ * snapshot, copy the precomputed records into the response. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "store/snapshot.h"
+
+enum dns_action {
+	DNS_REPLY = 0,   /* out holds the response */
+	DNS_DROP,        /* send nothing (a response, or too short to answer) */
+	DNS_FORWARD,     /* not ours and the client may recurse: hand the query to the forwarder */
+};
+
+struct dns_query_info {
+	bool tcp;
+	bool may_forward;   /* forwarding enabled and the client passes the ACL */
+	bool servfail_miss; /* --miss servfail */
+	uint16_t udp_cap;   /* largest UDP answer we send (e.g. 1232) */
+	uint16_t max_size;  /* out: the size the client accepts (set by dns_answer) */
+};
+
+/* Counters one worker keeps (no sharing on the hot path). */
+struct dns_counters {
+	uint64_t queries;
+	uint64_t rcode[16];
+	uint64_t forwarded;
+	uint64_t dropped;
+	uint64_t truncated;
+};
+
+struct dns_worker;
+
+struct dns_worker *dns_worker_new(void);
+void dns_worker_free(struct dns_worker *w);
+const struct dns_counters *dns_worker_counters(const struct dns_worker *w);
+/* sum += c, field by field. */
+void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c);
+
+/* Answer one query. out must hold at least 65535 bytes for TCP, udp_cap for UDP.
+ * rotate: a counter used to rotate the order of records between answers. */
+enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const uint8_t *q,
+                           size_t qlen, uint8_t *out, size_t outmax, struct dns_query_info *qi,
+                           size_t *outlen);
+
+/* A bare error response (FORMERR/SERVFAIL/REFUSED...) echoing the query's ID and
+ * question when they can be read. Returns the length, or 0 if q is unusable. */
+size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t *out, size_t outmax);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Forwarding of names outside berth's own to upstream resolvers, through
+ * libunbound as a caching forwarder on the control loop (failover, TCP fallback). */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/addr.h"
+
+struct event_base;
+struct forwarder;
+
+/* Called once per forwarder_query with the full response to send to the client
+ * (same ID and question as the query, TC set if it did not fit max_size). */
+typedef void (*forward_done_fn)(void *arg, const uint8_t *resp, size_t len);
+
+/* upstreams: loopback or remote resolvers, at least one. Returns NULL with a
+ * message in err on failure. */
+struct forwarder *forwarder_new(struct event_base *base, const struct addr *upstreams,
+                                size_t nupstreams, char *err, size_t errlen);
+void forwarder_free(struct forwarder *f);
+
+/* Resolve the question of query (a parsed, valid DNS query) upstream and call
+ * done(arg, ...) exactly once, from the control loop, possibly before returning.
+ * Upstream failure or timeout yields SERVFAIL; never blocks. max_size is the
+ * largest response the client accepts (UDP payload size, or 65535 on TCP). */
+void forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen, uint16_t max_size,
+                     forward_done_fn done, void *arg);
+
+/* Counters for /status and /metrics. */
+struct forward_stats {
+	uint64_t queries;
+	uint64_t answered;
+	uint64_t failed;
+};
+void forwarder_stats(const struct forwarder *f, struct forward_stats *out);

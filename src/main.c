@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* berth: subcommand dispatch. `berth` alone is `berth serve`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "server/serve.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: berth [serve] [OPTIONS]\n"
+	           "\n"
+	           "berth is a DNS server that makes Docker containers findable by name.\n"
+	           "\n"
+	           "commands:\n"
+	           "  serve       answer DNS queries (the default); see `berth serve --help`\n"
+	           "\n"
+	           "  --help      this text\n"
+	           "  --version   print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+		return serve_main(argc - 1, argv + 1);
+	if (argc >= 2 && argv[1][0] != '-') {
+		fprintf(stderr, "berth: unknown command \"%s\"\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		printf("\n");
+	}
+	return serve_main(argc, argv);
+}

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* `berth serve`: start the sources, the registry, the workers and the forwarder; run the control loop. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <urcu.h>
+
+#include "conf/options.h"
+#include "forward/forward.h"
+#include "server/serve.h"
+#include "server/server.h"
+#include "server/tcp.h"
+#include "server/udp.h"
+#include "sources/hosts.h"
+#include "sources/records.h"
+#include "store/registry.h"
+#include "util/log.h"
+
+struct serve {
+	struct serve_conf conf;
+	struct event_base *base;
+	struct registry *reg;
+	struct server_ctx ctx;
+	struct udp_server *udp;
+	struct tcp_server *tcp;
+	struct hosts_source **hosts;
+	size_t nhosts;
+	struct records_source **records;
+	size_t nrecords;
+	struct event *publish_ev;
+	struct event *sig_ev[3];
+};
+
+static void on_publish(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *s = arg;
+	if (registry_publish(s->reg) != 0)
+		log_error("registry", "cannot publish new records (out of memory): serving the previous ones");
+}
+
+/* Sources change the registry; one publish per loop turn covers a burst. */
+static void schedule_publish(void *arg)
+{
+	struct serve *s = arg;
+	if (!event_pending(s->publish_ev, EV_TIMEOUT, NULL)) {
+		struct timeval now = { 0, 0 };
+		event_add(s->publish_ev, &now);
+	}
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *s = arg;
+	if (sig == SIGHUP) {
+		log_info("serve", "SIGHUP: reloading hosts and records files");
+		for (size_t i = 0; i < s->nhosts; i++)
+			hosts_source_reload(s->hosts[i]);
+		for (size_t i = 0; i < s->nrecords; i++)
+			records_source_reload(s->records[i]);
+		return;
+	}
+	log_info("serve", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopbreak(s->base);
+}
+
+/* The address ns.<domain> answers with: --host-ip, else the first specific listen address. */
+static const char *ns_address(const struct serve_conf *c, char *buf, size_t len)
+{
+	if (c->host_ip != NULL)
+		return c->host_ip;
+	for (size_t i = 0; i < c->nlisten; i++)
+		if (!addr_is_any(&c->listen[i]))
+			return addr_ip_str(&c->listen[i], buf, len);
+	return NULL;
+}
+
+static int start_sources(struct serve *s)
+{
+	const struct serve_conf *c = &s->conf;
+	s->hosts = calloc(c->hosts_dirs.n + 1, sizeof(*s->hosts));
+	s->records = calloc(c->records.n + 1, sizeof(*s->records));
+	if (s->hosts == NULL || s->records == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->hosts_dirs.n; i++) {
+		s->hosts[i] = hosts_source_new(s->base, s->reg, c->hosts_dirs.v[i], c->ttl);
+		if (s->hosts[i] == NULL) {
+			log_error("serve", "--hosts-dir %s: cannot watch this directory",
+			          c->hosts_dirs.v[i]);
+			return -EINVAL;
+		}
+		s->nhosts++;
+	}
+	for (size_t i = 0; i < c->records.n; i++) {
+		s->records[i] = records_source_new(s->base, s->reg, c->records.v[i], c->ttl);
+		if (s->records[i] == NULL) {
+			log_error("serve", "--records %s: cannot watch this file", c->records.v[i]);
+			return -EINVAL;
+		}
+		s->nrecords++;
+	}
+	return 0;
+}
+
+static int start_forwarder(struct serve *s)
+{
+	struct serve_conf *c = &s->conf;
+	if (c->upstream_none)
+		return 0;
+	if (!c->upstream_set && conf_upstreams_from_resolv(c, c->resolv_conf) == 0) {
+		log_warn("forward", "no usable nameserver in %s: names outside berth's are refused "
+		         "(set --upstream ADDR)", c->resolv_conf);
+		return 0;
+	}
+	char err[256];
+	s->ctx.fwd = forwarder_new(s->base, c->upstream, c->nupstream, err, sizeof(err));
+	if (s->ctx.fwd == NULL) {
+		log_error("forward", "%s", err);
+		return -EINVAL;
+	}
+	char text[80];
+	for (size_t i = 0; i < c->nupstream; i++)
+		log_info("forward", "upstream %s", addr_str(&c->upstream[i], text, sizeof(text)));
+	return 0;
+}
+
+static void serve_free(struct serve *s)
+{
+	for (int i = 0; i < 3; i++)
+		if (s->sig_ev[i] != NULL)
+			event_free(s->sig_ev[i]);
+	/* Forwarder first: it cancels what is in flight without calling back. */
+	forwarder_free(s->ctx.fwd);
+	s->ctx.fwd = NULL;
+	udp_server_free(s->udp);
+	tcp_server_free(s->tcp);
+	for (size_t i = 0; i < s->nhosts; i++)
+		hosts_source_free(s->hosts[i]);
+	for (size_t i = 0; i < s->nrecords; i++)
+		records_source_free(s->records[i]);
+	free(s->hosts);
+	free(s->records);
+	if (s->publish_ev != NULL)
+		event_free(s->publish_ev);
+	registry_free(s->reg);
+	if (s->base != NULL)
+		event_base_free(s->base);
+	conf_clear(&s->conf);
+}
+
+int serve_main(int argc, char **argv)
+{
+	struct serve s = { 0 };
+	char err[512];
+	int rc = 1;
+	switch (conf_parse_serve(&s.conf, argc, argv, err, sizeof(err))) {
+	case CONF_OK:
+		break;
+	case CONF_EXIT:
+		conf_clear(&s.conf);
+		return 0;
+	case CONF_ERROR:
+		fprintf(stderr, "berth: %s\n", err);
+		conf_clear(&s.conf);
+		return 2;
+	}
+	log_setup((enum log_level)s.conf.log_level, s.conf.log_json);
+	signal(SIGPIPE, SIG_IGN);
+	rcu_register_thread();
+
+	char nsbuf[64];
+	struct registry_params rp = {
+		.domain = s.conf.domain,
+		.ns_ip = ns_address(&s.conf, nsbuf, sizeof(nsbuf)),
+		.ttl = s.conf.ttl,
+		.negative_ttl = s.conf.negative_ttl,
+	};
+	s.base = event_base_new();
+	s.reg = s.base ? registry_new(&rp) : NULL;
+	s.publish_ev = s.base ? evtimer_new(s.base, on_publish, &s) : NULL;
+	if (s.reg == NULL || s.publish_ev == NULL) {
+		log_error("serve", "out of memory");
+		goto out;
+	}
+	s.ctx = (struct server_ctx){ .base = s.base, .reg = s.reg, .conf = &s.conf };
+	registry_on_change(s.reg, schedule_publish, &s);
+	if (start_sources(&s) != 0 || registry_publish(s.reg) != 0 || start_forwarder(&s) != 0)
+		goto out;
+
+	s.udp = udp_server_new(&s.ctx, err, sizeof(err));
+	s.tcp = s.udp ? tcp_server_new(&s.ctx, err, sizeof(err)) : NULL;
+	if (s.udp == NULL || s.tcp == NULL) {
+		log_error("serve", "%s", err);
+		goto out;
+	}
+	int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	for (int i = 0; i < 3; i++) {
+		s.sig_ev[i] = evsignal_new(s.base, sigs[i], on_signal, &s);
+		if (s.sig_ev[i] == NULL || event_add(s.sig_ev[i], NULL) != 0) {
+			log_error("serve", "cannot handle signals");
+			goto out;
+		}
+	}
+	if (udp_server_start(s.udp) != 0) {
+		log_error("serve", "cannot start UDP workers");
+		goto out;
+	}
+	char text[80];
+	for (size_t i = 0; i < s.conf.nlisten; i++)
+		log_info("serve", "listening on %s (UDP, TCP), domain %s, %u threads",
+		         addr_str(&s.conf.listen[i], text, sizeof(text)), s.conf.domain, s.conf.threads);
+	event_base_dispatch(s.base);
+	rc = 0;
+out:
+	serve_free(&s);
+	rcu_unregister_thread();
+	return rc;
+}

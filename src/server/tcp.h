@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* DNS over TCP on the control loop: several queries per connection, idle timeout. */
+#pragma once
+#include <stddef.h>
+
+#include "dns/answer.h"
+#include "server/server.h"
+
+struct tcp_server;
+
+struct tcp_server *tcp_server_new(struct server_ctx *ctx, char *err, size_t errlen);
+void tcp_server_free(struct tcp_server *t);
+void tcp_server_counters(const struct tcp_server *t, struct dns_counters *out);

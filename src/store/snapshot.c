@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/* Building and looking up the read-only snapshot that DNS workers answer from. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libknot/libknot.h>
+
+#include "store/snapshot.h"
+#include "util/err.h"
+
+/* The snapshot is written once and freed whole: a chain of large chunks. */
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	_Alignas(16) uint8_t data[];
+};
+
+static void *arena_alloc(struct chunk **head, size_t len)
+{
+	len = (len + 15) & ~(size_t)15;
+	struct chunk *c = *head;
+	if (c == NULL || c->size - c->used < len) {
+		size_t size = len > (1u << 20) ? len : (1u << 20);
+		struct chunk *n = malloc(sizeof(*n) + size);
+		if (n == NULL)
+			return NULL;
+		n->next = c;
+		n->used = 0;
+		n->size = size;
+		*head = n;
+		c = n;
+	}
+	void *p = c->data + c->used;
+	c->used += len;
+	return p;
+}
+
+static void arena_free(struct chunk *c)
+{
+	while (c != NULL) {
+		struct chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+}
+
+uint32_t snapshot_hash(const uint8_t *name, size_t len)
+{
+	/* FNV-1a: names are short, and this is cheap and well spread. */
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++) {
+		h ^= name[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static int name_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	return memcmp(a, b, alen);
+}
+
+static int rec_cmp(const void *pa, const void *pb)
+{
+	const struct rec *a = *(const struct rec *const *)pa;
+	const struct rec *b = *(const struct rec *const *)pb;
+	int c = name_cmp(a->owner, knot_dname_size(a->owner), b->owner, knot_dname_size(b->owner));
+	if (c != 0)
+		return c;
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	return name_cmp(a->rdata, a->rdlen, b->rdata, b->rdlen);
+}
+
+/* Is apex a suffix of name at a label boundary? */
+static bool in_zone(const uint8_t *name, size_t name_len, const struct snap_zone *z)
+{
+	if (name_len < z->apex_len)
+		return false;
+	const uint8_t *p = name;
+	while (name_len > z->apex_len) {
+		name_len -= (size_t)p[0] + 1;
+		p += p[0] + 1;
+	}
+	return name_len == z->apex_len && memcmp(p, z->apex, name_len) == 0;
+}
+
+const struct snap_zone *snapshot_zone_of(const struct snapshot *s, const uint8_t *name)
+{
+	size_t len = knot_dname_size(name);
+	const struct snap_zone *best = NULL;
+	for (uint32_t i = 0; i < s->nzones; i++) {
+		const struct snap_zone *z = &s->zones[i];
+		if (in_zone(name, len, z) && (best == NULL || z->apex_len > best->apex_len))
+			best = z;
+	}
+	return best;
+}
+
+const struct snap_node *snapshot_find(const struct snapshot *s, const uint8_t *name, size_t len)
+{
+	uint32_t h = snapshot_hash(name, len);
+	for (uint32_t i = h & s->mask;; i = (i + 1) & s->mask) {
+		const struct snap_node *n = s->table[i];
+		if (n == NULL)
+			return NULL;
+		if (n->hash == h && n->name_len == len && memcmp(n->name, name, len) == 0)
+			return n;
+	}
+}
+
+const struct snap_rrset *snap_node_rrset(const struct snap_node *n, uint16_t type)
+{
+	for (uint16_t i = 0; i < n->nrrsets; i++)
+		if (n->rrsets[i].type == type)
+			return &n->rrsets[i];
+	return NULL;
+}
+
+/* Insert a node for name if there is none; returns it (or NULL on ENOMEM). */
+static struct snap_node *table_get(struct snapshot *s, struct chunk **mem, const uint8_t *name,
+                                   size_t len, bool *created)
+{
+	uint32_t h = snapshot_hash(name, len);
+	uint32_t i = h & s->mask;
+	for (;; i = (i + 1) & s->mask) {
+		const struct snap_node *n = s->table[i];
+		if (n == NULL)
+			break;
+		if (n->hash == h && n->name_len == len && memcmp(n->name, name, len) == 0) {
+			*created = false;
+			return (struct snap_node *)n;
+		}
+	}
+	struct snap_node *n = arena_alloc(mem, sizeof(*n));
+	uint8_t *copy = arena_alloc(mem, len);
+	if (n == NULL || copy == NULL)
+		return NULL;
+	memcpy(copy, name, len);
+	*n = (struct snap_node){ .name = copy, .name_len = (uint16_t)len, .hash = h };
+	s->table[i] = n;
+	s->nnodes++;
+	*created = true;
+	return n;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Wire tails of records[0..n) (one owner and type, sorted, deduplicated). */
+static int make_rrset(struct snap_rrset *out, struct chunk **mem, const struct rec *const *recs,
+                      size_t n)
+{
+	uint32_t ttl = UINT32_MAX;
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		len += 10 + recs[i]->rdlen;
+		if (recs[i]->ttl < ttl)
+			ttl = recs[i]->ttl;
+	}
+	if (n > UINT16_MAX || len > UINT32_MAX)
+		return BERTH_ETOOLONG;
+	uint8_t *wire = arena_alloc(mem, len);
+	uint32_t *offs = arena_alloc(mem, (n + 1) * sizeof(*offs));
+	if (wire == NULL || offs == NULL)
+		return -ENOMEM;
+	size_t pos = 0;
+	for (size_t i = 0; i < n; i++) {
+		offs[i] = (uint32_t)pos;
+		put16(wire + pos, recs[i]->type);
+		put16(wire + pos + 2, KNOT_CLASS_IN);
+		put32(wire + pos + 4, ttl); /* one TTL per RRset (RFC 2181 5.2) */
+		put16(wire + pos + 8, recs[i]->rdlen);
+		memcpy(wire + pos + 10, recs[i]->rdata, recs[i]->rdlen);
+		pos += 10 + recs[i]->rdlen;
+	}
+	offs[n] = (uint32_t)pos;
+	*out = (struct snap_rrset){ .wire = wire, .offs = offs, .len = (uint32_t)len,
+		                    .type = recs[0]->type, .count = (uint16_t)n };
+	return 0;
+}
+
+/* The authority-section SOA of a zone: the apex SOA with TTL min(TTL, MINIMUM). */
+static int make_soa_tail(const uint8_t **out, uint16_t *out_len, struct chunk **mem,
+                         const struct snap_rrset *soa)
+{
+	uint32_t len = soa->offs[1];
+	uint8_t *tail = arena_alloc(mem, len);
+	if (tail == NULL)
+		return -ENOMEM;
+	memcpy(tail, soa->wire, len);
+	uint16_t rdlen = (uint16_t)(len - 10);
+	if (rdlen >= 20) {
+		uint32_t minimum = get32(tail + len - 4);
+		if (minimum < get32(tail + 4))
+			put32(tail + 4, minimum);
+	}
+	*out = tail;
+	*out_len = (uint16_t)len;
+	return 0;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	if (s == NULL)
+		return;
+	free((void *)s->table);
+	arena_free(s->mem);
+	free(s);
+}
+
+static size_t table_size_for(size_t n)
+{
+	size_t size = 16;
+	while (size < n * 2)
+		size <<= 1;
+	return size;
+}
+
+/* Nodes for every name between a record's owner and its zone apex. */
+static int add_empty_nonterminals(struct snapshot *s, struct chunk **mem, const uint8_t *name,
+                                  size_t len)
+{
+	const struct snap_zone *z = NULL;
+	for (uint32_t i = 0; i < s->nzones; i++)
+		if (in_zone(name, len, &s->zones[i]) &&
+		    (z == NULL || s->zones[i].apex_len > z->apex_len))
+			z = &s->zones[i];
+	if (z == NULL)
+		return 0;
+	while (len > z->apex_len) {
+		len -= (size_t)name[0] + 1;
+		name += name[0] + 1;
+		bool created;
+		if (table_get(s, mem, name, len, &created) == NULL)
+			return -ENOMEM;
+		if (!created)
+			break; /* its ancestors are already there */
+	}
+	return 0;
+}
+
+struct snapshot *snapshot_build(const struct recset *const *sets, size_t nsets,
+                                const uint8_t *const *apexes, size_t napexes, uint64_t serial)
+{
+	struct chunk *mem = NULL;
+	const struct rec **recs = NULL;
+	struct snapshot *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->serial = serial;
+
+	size_t total = 0;
+	for (size_t i = 0; i < nsets; i++)
+		total += recset_count(sets[i]);
+	recs = malloc((total + 1) * sizeof(*recs));
+	if (recs == NULL)
+		goto fail;
+	size_t n = 0;
+	for (size_t i = 0; i < nsets; i++)
+		for (size_t j = 0; j < recset_count(sets[i]); j++)
+			recs[n++] = recset_get(sets[i], j);
+	qsort(recs, n, sizeof(*recs), rec_cmp);
+
+	/* Zones first, so that nodes can point at them. */
+	struct snap_zone *zones = arena_alloc(&mem, (napexes + 1) * sizeof(*zones));
+	if (zones == NULL)
+		goto fail;
+	for (size_t i = 0; i < napexes; i++) {
+		size_t len = knot_dname_size(apexes[i]);
+		uint8_t *apex = arena_alloc(&mem, len);
+		if (apex == NULL)
+			goto fail;
+		memcpy(apex, apexes[i], len);
+		zones[i] = (struct snap_zone){ .apex = apex, .apex_len = (uint16_t)len,
+			                       .apex_labels = (uint8_t)knot_dname_labels(apex, NULL) };
+	}
+	s->zones = zones;
+	s->nzones = (uint32_t)napexes;
+
+	/* Worst case every record and each of its ancestors is a node. */
+	size_t maxnodes = napexes;
+	for (size_t i = 0; i < n; i++)
+		maxnodes += knot_dname_labels(recs[i]->owner, NULL) + 1;
+	s->mask = (uint32_t)(table_size_for(maxnodes) - 1);
+	s->table = calloc((size_t)s->mask + 1, sizeof(*s->table));
+	if (s->table == NULL)
+		goto fail;
+
+	/* Group by owner, then by type; drop exact duplicates (keeping the smaller TTL). */
+	for (size_t i = 0; i < n;) {
+		const uint8_t *owner = recs[i]->owner;
+		size_t owner_len = knot_dname_size(owner);
+		size_t end = i;
+		size_t ntypes = 0;
+		uint16_t last_type = 0;
+		while (end < n && name_cmp(recs[end]->owner, knot_dname_size(recs[end]->owner), owner,
+		                           owner_len) == 0) {
+			if (end == i || recs[end]->type != last_type)
+				ntypes++;
+			last_type = recs[end]->type;
+			end++;
+		}
+		bool created;
+		struct snap_node *node = table_get(s, &mem, owner, owner_len, &created);
+		struct snap_rrset *rrsets = arena_alloc(&mem, ntypes * sizeof(*rrsets));
+		const struct rec **uniq = malloc((end - i) * sizeof(*uniq));
+		if (node == NULL || rrsets == NULL || uniq == NULL) {
+			free(uniq);
+			goto fail;
+		}
+		size_t t = 0;
+		for (size_t j = i; j < end;) {
+			size_t k = j, nu = 0;
+			while (k < end && recs[k]->type == recs[j]->type) {
+				if (nu > 0 && uniq[nu - 1]->rdlen == recs[k]->rdlen &&
+				    memcmp(uniq[nu - 1]->rdata, recs[k]->rdata, recs[k]->rdlen) == 0) {
+					if (recs[k]->ttl < uniq[nu - 1]->ttl)
+						uniq[nu - 1] = recs[k];
+				} else {
+					uniq[nu++] = recs[k];
+				}
+				k++;
+			}
+			int ret = make_rrset(&rrsets[t++], &mem, uniq, nu);
+			if (ret != 0) {
+				free(uniq);
+				goto fail;
+			}
+			j = k;
+		}
+		free(uniq);
+		node->rrsets = rrsets;
+		node->nrrsets = (uint16_t)t;
+		s->nrecords += (uint32_t)(end - i);
+		if (add_empty_nonterminals(s, &mem, owner, owner_len) != 0)
+			goto fail;
+		i = end;
+	}
+
+	/* Zone SOAs for negative answers; every node learns its zone. */
+	for (size_t i = 0; i < napexes; i++) {
+		const struct snap_node *apex = snapshot_find(s, zones[i].apex, zones[i].apex_len);
+		const struct snap_rrset *soa = apex ? snap_node_rrset(apex, KNOT_RRTYPE_SOA) : NULL;
+		if (soa == NULL || make_soa_tail(&zones[i].soa, &zones[i].soa_len, &mem, soa) != 0)
+			goto fail;
+	}
+	if (napexes > 0) {
+		s->self_soa = zones[0].soa;
+		s->self_soa_len = zones[0].soa_len;
+	}
+	for (uint32_t i = 0; i <= s->mask; i++) {
+		struct snap_node *node = (struct snap_node *)s->table[i];
+		if (node != NULL)
+			node->zone = snapshot_zone_of(s, node->name);
+	}
+	free(recs);
+	s->mem = mem;
+	return s;
+fail:
+	free(recs);
+	free((void *)s->table);
+	arena_free(mem);
+	free(s);
+	return NULL;
+}

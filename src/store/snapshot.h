@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* An immutable, read-only view of every record, built by the registry and read
+ * by DNS workers under RCU. Answers are precomputed in wire form per name and
+ * type, so a query costs a parse, one hash lookup and a copy. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/recset.h"
+
+/* One type's records at one name, in wire form without the owner:
+ * for each RR: TYPE CLASS TTL RDLENGTH RDATA (10 + rdlen bytes). */
+struct snap_rrset {
+	const uint8_t *wire;   /* count RR tails, back to back */
+	const uint32_t *offs;  /* offs[i]: start of RR i in wire; offs[count] == len */
+	uint32_t len;
+	uint16_t type;
+	uint16_t count;
+};
+
+struct snap_zone {
+	const uint8_t *apex;   /* lowercase wire name */
+	uint16_t apex_len;
+	uint8_t apex_labels;
+	const uint8_t *soa;    /* SOA RR tail (TYPE..RDATA) for the authority section */
+	uint16_t soa_len;
+};
+
+struct snap_node {
+	const uint8_t *name;   /* lowercase wire name */
+	const struct snap_rrset *rrsets; /* sorted by type */
+	const struct snap_zone *zone;    /* zone the name lies in; NULL = an owned name outside any zone */
+	uint32_t hash;
+	uint16_t name_len;
+	uint16_t nrrsets;      /* 0 = empty non-terminal */
+};
+
+struct snapshot {
+	const struct snap_node **table; /* open addressing, size mask+1 */
+	uint32_t mask;
+	uint32_t nnodes;
+	uint32_t nrecords;
+	const struct snap_zone *zones;
+	uint32_t nzones;
+	const uint8_t *self_soa; /* SOA tail used for owned names outside any zone */
+	uint16_t self_soa_len;
+	uint64_t serial;
+	void *mem;               /* one allocation holding everything above */
+};
+
+/* Build from record sets. Records that are equal (owner, type, rdata) are kept once
+ * with the smaller TTL. Every name between a record and its zone apex exists (as
+ * an empty non-terminal if it has no records). */
+/* apexes: the zones berth is authoritative for (lowercase wire names); each must
+ * have an SOA record among the sets. The first zone's SOA also serves for owned
+ * names outside any zone. The authority-section TTL is min(SOA TTL, MINIMUM). */
+struct snapshot *snapshot_build(const struct recset *const *sets, size_t nsets,
+                                const uint8_t *const *apexes, size_t napexes, uint64_t serial);
+void snapshot_free(struct snapshot *s);
+
+/* Exact lookup of a lowercase wire name. */
+const struct snap_node *snapshot_find(const struct snapshot *s, const uint8_t *name, size_t len);
+const struct snap_rrset *snap_node_rrset(const struct snap_node *n, uint16_t type);
+/* The zone whose apex is name or an ancestor of it, or NULL. */
+const struct snap_zone *snapshot_zone_of(const struct snapshot *s, const uint8_t *name);
+
+uint32_t snapshot_hash(const uint8_t *name, size_t len);

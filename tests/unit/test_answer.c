@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the query path: snapshot lookups answered as a client would see them. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libknot/libknot.h>
+#include <urcu.h>
+
+#include "dns/answer.h"
+#include "store/registry.h"
+
+static struct registry *reg;
+static struct dns_worker *worker;
+static uint8_t out[65535];
+
+static int setup(void **state)
+{
+	rcu_register_thread();
+	struct registry_params p = { .domain = "docker", .ns_ip = "127.0.0.1", .ttl = 60,
+		                     .negative_ttl = 5 };
+	reg = registry_new(&p);
+	struct recset *rs = recset_new();
+	assert_int_equal(recset_add_addr(rs, "web.docker", "172.17.0.2", 10), 0);
+	assert_int_equal(recset_add_addr(rs, "multi.docker", "10.0.0.1", 10), 0);
+	assert_int_equal(recset_add_addr(rs, "multi.docker", "10.0.0.2", 10), 0);
+	assert_int_equal(recset_add_addr(rs, "multi.docker", "10.0.0.3", 10), 0);
+	assert_int_equal(recset_add_addr(rs, "deep.a.b.docker", "10.1.1.1", 10), 0);
+	assert_int_equal(recset_add_name_rr(rs, "alias.docker", KNOT_RRTYPE_CNAME, "web.docker", 10), 0);
+	assert_int_equal(recset_add_addr(rs, "api.internal", "192.168.1.100", 300), 0);
+	for (int i = 0; i < 60; i++) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "10.9.0.%d", i + 1);
+		assert_int_equal(recset_add_addr(rs, "big.docker", ip, 10), 0);
+	}
+	registry_set(reg, "test", rs);
+	assert_int_equal(registry_publish(reg), 0);
+	worker = dns_worker_new();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	dns_worker_free(worker);
+	registry_free(reg);
+	rcu_unregister_thread();
+	return 0;
+}
+
+/* Build a query; edns_size 0 = no EDNS. Returns its length in buf. */
+static size_t make_query(uint8_t *buf, const char *name, uint16_t type, uint16_t edns_size)
+{
+	knot_pkt_t *pkt = knot_pkt_new(buf, 512, NULL);
+	knot_pkt_clear(pkt);
+	knot_wire_set_id(pkt->wire, 0x1234);
+	knot_wire_set_rd(pkt->wire);
+	uint8_t dname[KNOT_DNAME_MAXLEN];
+	assert_non_null(knot_dname_from_str(dname, name, sizeof(dname)));
+	assert_int_equal(knot_pkt_put_question(pkt, dname, KNOT_CLASS_IN, type), KNOT_EOK);
+	if (edns_size) {
+		knot_rrset_t opt;
+		assert_int_equal(knot_edns_init(&opt, edns_size, 0, 0, NULL), KNOT_EOK);
+		knot_edns_set_do(&opt);
+		knot_pkt_begin(pkt, KNOT_ADDITIONAL);
+		assert_int_equal(knot_pkt_put(pkt, 0, &opt, KNOT_PF_FREE), KNOT_EOK);
+	}
+	size_t len = pkt->size;
+	knot_pkt_free(pkt);
+	return len;
+}
+
+struct result {
+	enum dns_action act;
+	knot_pkt_t *pkt;
+};
+
+static struct result ask(const uint8_t *q, size_t qlen, bool tcp, bool may_forward, bool servfail)
+{
+	struct dns_query_info qi = { .tcp = tcp, .may_forward = may_forward,
+		                     .servfail_miss = servfail, .udp_cap = 1232 };
+	size_t len = 0;
+	rcu_read_lock();
+	struct result r = { .act = dns_answer(worker, registry_current(reg), q, qlen, out,
+		                              sizeof(out), &qi, &len) };
+	rcu_read_unlock();
+	if (r.act == DNS_REPLY) {
+		r.pkt = knot_pkt_new(out, (uint16_t)len, NULL);
+		assert_int_equal(knot_pkt_parse(r.pkt, 0), KNOT_EOK);
+	}
+	return r;
+}
+
+static struct result ask_name(const char *name, uint16_t type)
+{
+	uint8_t q[512];
+	size_t len = make_query(q, name, type, 0);
+	return ask(q, len, false, false, false);
+}
+
+static const knot_pktsection_t *sec(knot_pkt_t *p, knot_section_t s)
+{
+	return knot_pkt_section(p, s);
+}
+
+static void test_a_record(void **state)
+{
+	struct result r = ask_name("web.docker", KNOT_RRTYPE_A);
+	assert_int_equal(r.act, DNS_REPLY);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_NOERROR);
+	assert_true(knot_wire_get_aa(r.pkt->wire));
+	assert_true(knot_wire_get_qr(r.pkt->wire));
+	assert_true(knot_wire_get_rd(r.pkt->wire));
+	assert_int_equal(knot_wire_get_id(r.pkt->wire), 0x1234);
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 1);
+	const knot_rrset_t *rr = knot_pkt_rr(sec(r.pkt, KNOT_ANSWER), 0);
+	assert_int_equal(rr->type, KNOT_RRTYPE_A);
+	assert_int_equal(rr->ttl, 10);
+	assert_memory_equal(rr->rrs.rdata->data, "\xac\x11\x00\x02", 4);
+	/* owner compressed to the question name */
+	assert_int_equal(out[12 + 12 + 4], 0xc0);
+	assert_int_equal(out[12 + 12 + 5], 0x0c);
+	knot_pkt_free(r.pkt);
+}
+
+static void test_case_kept(void **state)
+{
+	struct result r = ask_name("WeB.DoCkEr", KNOT_RRTYPE_A);
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 1);
+	assert_memory_equal(knot_pkt_wire_qname(r.pkt), "\x03" "WeB" "\x06" "DoCkEr", 12);
+	knot_pkt_free(r.pkt);
+}
+
+static void assert_negative(struct result r, uint8_t rcode, const char *apex)
+{
+	assert_int_equal(r.act, DNS_REPLY);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), rcode);
+	assert_true(knot_wire_get_aa(r.pkt->wire));
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 0);
+	assert_int_equal(sec(r.pkt, KNOT_AUTHORITY)->count, 1);
+	const knot_rrset_t *soa = knot_pkt_rr(sec(r.pkt, KNOT_AUTHORITY), 0);
+	assert_int_equal(soa->type, KNOT_RRTYPE_SOA);
+	assert_int_equal(soa->ttl, 5); /* min(SOA TTL, MINIMUM) */
+	char owner[KNOT_DNAME_TXT_MAXLEN];
+	knot_dname_to_str(owner, soa->owner, sizeof(owner));
+	knot_dname_to_lower((knot_dname_t *)soa->owner);
+	assert_string_equal(knot_dname_to_str(owner, soa->owner, sizeof(owner)), apex);
+	knot_pkt_free(r.pkt);
+}
+
+static void test_nodata_and_nxdomain(void **state)
+{
+	assert_negative(ask_name("web.docker", KNOT_RRTYPE_AAAA), KNOT_RCODE_NOERROR, "docker.");
+	assert_negative(ask_name("nothing.docker", KNOT_RRTYPE_A), KNOT_RCODE_NXDOMAIN, "docker.");
+	/* empty non-terminals exist */
+	assert_negative(ask_name("a.b.docker", KNOT_RRTYPE_A), KNOT_RCODE_NOERROR, "docker.");
+	assert_negative(ask_name("b.docker", KNOT_RRTYPE_A), KNOT_RCODE_NOERROR, "docker.");
+	/* an owned name outside the domain is its own apex for NODATA */
+	assert_negative(ask_name("api.internal", KNOT_RRTYPE_AAAA), KNOT_RCODE_NOERROR,
+	                "api.internal.");
+}
+
+static void test_servfail_miss(void **state)
+{
+	uint8_t q[512];
+	size_t len = make_query(q, "nothing.docker", KNOT_RRTYPE_A, 0);
+	struct result r = ask(q, len, false, false, true);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_SERVFAIL);
+	knot_pkt_free(r.pkt);
+}
+
+static void test_apex(void **state)
+{
+	struct result r = ask_name("docker", KNOT_RRTYPE_SOA);
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 1);
+	knot_pkt_free(r.pkt);
+	r = ask_name("docker", KNOT_RRTYPE_NS);
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 1);
+	knot_pkt_free(r.pkt);
+	r = ask_name("ns.docker", KNOT_RRTYPE_A);
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 1);
+	knot_pkt_free(r.pkt);
+}
+
+static void test_forward_or_refuse(void **state)
+{
+	uint8_t q[512];
+	size_t len = make_query(q, "example.test", KNOT_RRTYPE_A, 0);
+	struct result r = ask(q, len, false, true, false);
+	assert_int_equal(r.act, DNS_FORWARD);
+	r = ask(q, len, false, false, false);
+	assert_int_equal(r.act, DNS_REPLY);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_REFUSED);
+	assert_false(knot_wire_get_aa(r.pkt->wire));
+	assert_false(knot_wire_get_ra(r.pkt->wire));
+	knot_pkt_free(r.pkt);
+	/* names in the domain are never forwarded */
+	len = make_query(q, "nothing.docker", KNOT_RRTYPE_A, 0);
+	r = ask(q, len, false, true, false);
+	assert_int_equal(r.act, DNS_REPLY);
+	assert_true(knot_wire_get_ra(r.pkt->wire));
+	knot_pkt_free(r.pkt);
+}
+
+static void test_rotation(void **state)
+{
+	uint8_t first[3] = { 0 };
+	for (int i = 0; i < 3; i++) {
+		struct result r = ask_name("multi.docker", KNOT_RRTYPE_A);
+		assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 3);
+		first[i] = knot_pkt_rr(sec(r.pkt, KNOT_ANSWER), 0)->rrs.rdata->data[3];
+		knot_pkt_free(r.pkt);
+	}
+	assert_true(first[0] != first[1] || first[1] != first[2]);
+}
+
+static void test_cname_chased(void **state)
+{
+	struct result r = ask_name("alias.docker", KNOT_RRTYPE_A);
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 2);
+	assert_int_equal(knot_pkt_rr(sec(r.pkt, KNOT_ANSWER), 0)->type, KNOT_RRTYPE_CNAME);
+	const knot_rrset_t *a = knot_pkt_rr(sec(r.pkt, KNOT_ANSWER), 1);
+	assert_int_equal(a->type, KNOT_RRTYPE_A);
+	assert_true(knot_dname_is_equal(a->owner, (const uint8_t *)"\x03" "web" "\x06" "docker"));
+	knot_pkt_free(r.pkt);
+}
+
+static void test_edns_and_truncation(void **state)
+{
+	uint8_t q[512];
+	size_t len = make_query(q, "big.docker", KNOT_RRTYPE_A, 0);
+	struct result r = ask(q, len, false, false, false);
+	assert_true(knot_wire_get_tc(r.pkt->wire));
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 0);
+	knot_pkt_free(r.pkt);
+	r = ask(q, len, true, false, false);
+	assert_false(knot_wire_get_tc(r.pkt->wire));
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 60);
+	knot_pkt_free(r.pkt);
+	/* 60 A records need ~980 bytes: they fit in an EDNS answer of 1232 */
+	len = make_query(q, "big.docker", KNOT_RRTYPE_A, 4096);
+	r = ask(q, len, false, false, false);
+	assert_false(knot_wire_get_tc(r.pkt->wire));
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 60);
+	assert_non_null(r.pkt->opt_rr);
+	assert_int_equal(knot_edns_get_payload(r.pkt->opt_rr), 1232);
+	assert_true(knot_edns_do(r.pkt->opt_rr));
+	knot_pkt_free(r.pkt);
+}
+
+static void test_malformed(void **state)
+{
+	uint8_t q[512];
+	size_t len = make_query(q, "web.docker", KNOT_RRTYPE_A, 0);
+	/* QR set: a response, never answered */
+	q[2] |= 0x80;
+	assert_int_equal(ask(q, len, false, false, false).act, DNS_DROP);
+	q[2] &= 0x7f;
+	/* too short */
+	assert_int_equal(ask(q, 5, false, false, false).act, DNS_DROP);
+	/* qdcount lies */
+	q[5] = 2;
+	struct result r = ask(q, len, false, false, false);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_FORMERR);
+	knot_pkt_free(r.pkt);
+	q[5] = 1;
+	/* label over 63 */
+	uint8_t bad[64] = { 0x12, 0x34, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0, 64 };
+	r = ask(bad, sizeof(bad), false, false, false);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_FORMERR);
+	knot_pkt_free(r.pkt);
+	/* compression loop in the question */
+	uint8_t loop[] = { 0x12, 0x34, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1 };
+	r = ask(loop, sizeof(loop), false, false, false);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_FORMERR);
+	knot_pkt_free(r.pkt);
+	/* NOTIFY opcode */
+	q[2] = (uint8_t)(KNOT_OPCODE_NOTIFY << 3);
+	r = ask(q, len, false, false, false);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_NOTIMPL);
+	knot_pkt_free(r.pkt);
+}
+
+static void test_badvers(void **state)
+{
+	uint8_t q[512];
+	size_t len = make_query(q, "web.docker", KNOT_RRTYPE_A, 1232);
+	q[len - 11 + 6] = 1; /* EDNS version 1 */
+	struct result r = ask(q, len, false, false, false);
+	assert_int_equal(knot_pkt_ext_rcode(r.pkt), KNOT_RCODE_BADVERS);
+	knot_pkt_free(r.pkt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_a_record),
+		cmocka_unit_test(test_case_kept),
+		cmocka_unit_test(test_nodata_and_nxdomain),
+		cmocka_unit_test(test_servfail_miss),
+		cmocka_unit_test(test_apex),
+		cmocka_unit_test(test_forward_or_refuse),
+		cmocka_unit_test(test_rotation),
+		cmocka_unit_test(test_cname_chased),
+		cmocka_unit_test(test_edns_and_truncation),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_badvers),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
