@@ -12,6 +12,7 @@
 #define ARENA_SIZE (256 * 1024)
 #define CNAME_CHAIN_MAX 8
 #define OPT_SIZE 11
+#define MERGE_MAX 64 /* records merged from several names (patterns, ID prefixes) */
 
 enum { AN = 0, NS = 1, AR = 2 }; /* response sections */
 
@@ -161,6 +162,79 @@ static uint8_t rcode_of_miss(const struct dns_query_info *qi)
 	return qi->servfail_miss ? KNOT_RCODE_SERVFAIL : KNOT_RCODE_NXDOMAIN;
 }
 
+/* Records of several nodes under the question name, each distinct record once
+ * (dnsdock: every container that matches is returned). */
+static bool put_merged(struct resp *r, const struct snap_node *const *nodes, size_t n,
+                       uint16_t qtype)
+{
+	const uint8_t *seen[MERGE_MAX];
+	uint32_t seen_len[MERGE_MAX];
+	size_t nseen = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (uint16_t t = 0; t < nodes[i]->nrrsets; t++) {
+			const struct snap_rrset *rs = &nodes[i]->rrsets[t];
+			if (rs->type != qtype && !(qtype == KNOT_RRTYPE_ANY && rs->type != KNOT_RRTYPE_SOA &&
+			                           rs->type != KNOT_RRTYPE_NS))
+				continue;
+			for (uint16_t k = 0; k < rs->count && nseen < MERGE_MAX; k++) {
+				const uint8_t *rr = rs->wire + rs->offs[k];
+				uint32_t len = rs->offs[k + 1] - rs->offs[k];
+				bool dup = false;
+				/* same record from another node: skip (TTL bytes 4..8 may differ) */
+				for (size_t j = 0; j < nseen && !dup; j++)
+					dup = seen_len[j] == len && memcmp(seen[j], rr, 4) == 0 &&
+					      memcmp(seen[j] + 8, rr + 8, len - 8) == 0;
+				if (dup)
+					continue;
+				seen[nseen] = rr;
+				seen_len[nseen++] = len;
+				if (!put_rr(r, AN, KNOT_WIRE_HEADER_SIZE, rr, len))
+					return true;
+			}
+		}
+	}
+	return nseen > 0;
+}
+
+/* A name that does not exist inside zone z: dnsdock patterns, Docker ID
+ * prefixes, then RFC 4592 wildcards; NXDOMAIN when none applies. */
+static uint8_t answer_missing(struct resp *r, const struct snapshot *s, const knot_pkt_t *q,
+                              const struct snap_zone *z, struct dns_query_info *qi, uint32_t rot)
+{
+	const uint8_t *qname = knot_pkt_qname(q);
+	size_t qname_len = q->qname_size;
+	uint16_t qtype = knot_pkt_qtype(q);
+	const struct snap_node *nodes[MERGE_MAX];
+	size_t n = 0;
+	if (snapshot_has_star(qname))
+		n = snapshot_match_pattern(s, qname, qname_len, nodes, MERGE_MAX);
+	if (n == 0)
+		n = snapshot_id_prefix(s, qname, z, nodes, MERGE_MAX);
+	if (n > 0) {
+		if (!put_merged(r, nodes, n, qtype))
+			put_soa(r, s, z, qname, qname_len);
+		return KNOT_RCODE_NOERROR;
+	}
+	const struct snap_node *wild = snapshot_wildcard(s, qname, qname_len, z);
+	if (wild != NULL) {
+		/* Synthesised from "*.<encloser>": the owner is the question name. */
+		const struct snap_rrset *rs = qtype == KNOT_RRTYPE_ANY ? NULL : snap_node_rrset(wild, qtype);
+		if (rs != NULL)
+			put_rrset(r, AN, KNOT_WIRE_HEADER_SIZE, rs, rot);
+		else if (qtype == KNOT_RRTYPE_ANY)
+			put_merged(r, &wild, 1, qtype);
+		else if ((rs = snap_node_rrset(wild, KNOT_RRTYPE_CNAME)) != NULL)
+			put_rrset(r, AN, KNOT_WIRE_HEADER_SIZE, rs, 0);
+		else
+			put_soa(r, s, z, qname, qname_len);
+		return KNOT_RCODE_NOERROR;
+	}
+	if (!qi->servfail_miss)
+		put_soa(r, s, z, qname, qname_len);
+	return rcode_of_miss(qi);
+}
+
+
 size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t *out,
                           size_t outmax)
 {
@@ -199,11 +273,8 @@ static uint8_t answer_from_snapshot(struct resp *r, const struct snapshot *s, co
 	const struct snap_node *node = snapshot_find(s, qname, qname_len);
 	if (node == NULL) {
 		const struct snap_zone *z = snapshot_zone_of(s, qname);
-		if (z != NULL) {
-			if (!qi->servfail_miss)
-				put_soa(r, s, z, qname, qname_len);
-			return rcode_of_miss(qi);
-		}
+		if (z != NULL)
+			return answer_missing(r, s, q, z, qi, rot);
 		*forward = true;
 		return KNOT_RCODE_REFUSED;
 	}

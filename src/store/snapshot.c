@@ -221,8 +221,140 @@ void snapshot_free(struct snapshot *s)
 	if (s == NULL)
 		return;
 	free((void *)s->table);
+	free((void *)s->ids);
+	free((void *)s->nodes);
 	arena_free(s->mem);
 	free(s);
+}
+
+static bool is_hex_label(const uint8_t *label, size_t min, size_t max)
+{
+	if (label[0] < min || label[0] > max)
+		return false;
+	for (size_t i = 1; i <= label[0]; i++)
+		if (!((label[i] >= '0' && label[i] <= '9') || (label[i] >= 'a' && label[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Is name exactly one label below the apex of z? */
+static bool child_of_apex(const uint8_t *name, size_t len, const struct snap_zone *z)
+{
+	return z != NULL && len == (size_t)name[0] + 1 + z->apex_len &&
+	       memcmp(name + name[0] + 1, z->apex, z->apex_len) == 0;
+}
+
+static int cmp_node_name(const void *pa, const void *pb)
+{
+	const struct snap_node *a = *(const struct snap_node *const *)pa;
+	const struct snap_node *b = *(const struct snap_node *const *)pb;
+	return name_cmp(a->name, a->name_len, b->name, b->name_len);
+}
+
+/* Every node learns its zone; lists for the slow paths (ID prefixes, patterns). */
+static int index_nodes(struct snapshot *s)
+{
+	s->nodes = malloc((s->nnodes + 1) * sizeof(*s->nodes));
+	s->ids = malloc((s->nnodes + 1) * sizeof(*s->ids));
+	if (s->nodes == NULL || s->ids == NULL)
+		return -ENOMEM;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i <= s->mask; i++) {
+		struct snap_node *node = (struct snap_node *)s->table[i];
+		if (node == NULL)
+			continue;
+		node->zone = snapshot_zone_of(s, node->name);
+		s->nodes[n++] = node;
+		if (is_hex_label(node->name, 63, 63) && child_of_apex(node->name, node->name_len, node->zone))
+			s->ids[s->nids++] = node;
+	}
+	qsort(s->ids, s->nids, sizeof(*s->ids), cmp_node_name);
+	return 0;
+}
+
+const struct snap_node *snapshot_wildcard(const struct snapshot *s, const uint8_t *name,
+                                          size_t len, const struct snap_zone *z)
+{
+	/* Walk up to the closest encloser: the nearest existing ancestor. */
+	while (len > z->apex_len) {
+		len -= (size_t)name[0] + 1;
+		name += name[0] + 1;
+		if (snapshot_find(s, name, len) != NULL)
+			break;
+	}
+	uint8_t star[KNOT_DNAME_MAXLEN + 2];
+	if (len + 2 > KNOT_DNAME_MAXLEN)
+		return NULL;
+	star[0] = 1;
+	star[1] = '*';
+	memcpy(star + 2, name, len);
+	return snapshot_find(s, star, len + 2);
+}
+
+size_t snapshot_id_prefix(const struct snapshot *s, const uint8_t *name,
+                          const struct snap_zone *z, const struct snap_node **out, size_t max)
+{
+	size_t len = knot_dname_size(name);
+	if (!child_of_apex(name, len, z) || !is_hex_label(name, 4, 63))
+		return 0;
+	size_t plen = name[0];
+	/* Binary search for the first ID >= the prefix. Every ID label has the
+	 * same length, so the names sort by their ID first. */
+	size_t lo = 0, hi = s->nids;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (memcmp(s->ids[mid]->name + 1, name + 1, plen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t n = 0;
+	for (size_t i = lo; i < s->nids && n < max; i++) {
+		const struct snap_node *node = s->ids[i];
+		if (memcmp(node->name + 1, name + 1, plen) != 0)
+			break;
+		if (node->zone == z)
+			out[n++] = node;
+	}
+	return n;
+}
+
+bool snapshot_has_star(const uint8_t *name)
+{
+	for (; name[0] != 0; name += name[0] + 1)
+		if (name[0] == 1 && name[1] == '*')
+			return true;
+	return false;
+}
+
+static bool pattern_matches(const uint8_t *pat, const uint8_t *name)
+{
+	while (pat[0] != 0 && name[0] != 0) {
+		bool star = pat[0] == 1 && pat[1] == '*';
+		if (!star && (pat[0] != name[0] || memcmp(pat + 1, name + 1, pat[0]) != 0))
+			return false;
+		pat += pat[0] + 1;
+		name += name[0] + 1;
+	}
+	return pat[0] == 0 && name[0] == 0;
+}
+
+size_t snapshot_match_pattern(const struct snapshot *s, const uint8_t *name, size_t len,
+                              const struct snap_node **out, size_t max)
+{
+	(void)len;
+	size_t n = 0;
+	for (uint32_t i = 0; i < s->nnodes && n < max; i++) {
+		const struct snap_node *node = s->nodes[i];
+		if (node->nrrsets == 0)
+			continue;
+		/* a wildcard owner only matches itself, not as a pattern target */
+		if (node->name[0] == 1 && node->name[1] == '*')
+			continue;
+		if (pattern_matches(name, node->name))
+			out[n++] = node;
+	}
+	return n;
 }
 
 static size_t table_size_for(size_t n)
@@ -365,17 +497,16 @@ struct snapshot *snapshot_build(const struct recset *const *sets, size_t nsets,
 		s->self_soa = zones[0].soa;
 		s->self_soa_len = zones[0].soa_len;
 	}
-	for (uint32_t i = 0; i <= s->mask; i++) {
-		struct snap_node *node = (struct snap_node *)s->table[i];
-		if (node != NULL)
-			node->zone = snapshot_zone_of(s, node->name);
-	}
+	if (index_nodes(s) != 0)
+		goto fail;
 	free(recs);
 	s->mem = mem;
 	return s;
 fail:
 	free(recs);
 	free((void *)s->table);
+	free((void *)s->ids);
+	free((void *)s->nodes);
 	arena_free(mem);
 	free(s);
 	return NULL;

@@ -46,6 +46,9 @@ struct snapshot {
 	const uint8_t *self_soa; /* SOA tail used for owned names outside any zone */
 	uint16_t self_soa_len;
 	uint64_t serial;
+	const struct snap_node **ids; /* "<63 hex>.<apex>" nodes, sorted: ID-prefix lookups */
+	uint32_t nids;
+	const struct snap_node **nodes; /* every node, for '*' label patterns */
 	void *mem;               /* one allocation holding everything above */
 };
 
@@ -64,5 +67,24 @@ const struct snap_node *snapshot_find(const struct snapshot *s, const uint8_t *n
 const struct snap_rrset *snap_node_rrset(const struct snap_node *n, uint16_t type);
 /* The zone whose apex is name or an ancestor of it, or NULL. */
 const struct snap_zone *snapshot_zone_of(const struct snapshot *s, const uint8_t *name);
+
+/* RFC 4592: the node "*.<closest encloser>" that synthesises an answer for a
+ * name that does not exist inside a zone, or NULL. */
+const struct snap_node *snapshot_wildcard(const struct snapshot *s, const uint8_t *name,
+                                          size_t len, const struct snap_zone *z);
+
+/* Nodes "<id>.<apex>" whose first label (the first 63 hex digits of a Docker ID:
+ * a DNS label holds no more) starts with the first label of name (at least 4 hex
+ * digits, name exactly one label below a zone apex).
+ * Fills up to max nodes, returns the count. */
+size_t snapshot_id_prefix(const struct snapshot *s, const uint8_t *name,
+                          const struct snap_zone *z, const struct snap_node **out, size_t max);
+
+/* Nodes matching a name in which a "*" label stands for any one label. */
+size_t snapshot_match_pattern(const struct snapshot *s, const uint8_t *name, size_t len,
+                              const struct snap_node **out, size_t max);
+
+/* Does name contain a label that is exactly "*"? */
+bool snapshot_has_star(const uint8_t *name);
 
 uint32_t snapshot_hash(const uint8_t *name, size_t len);

@@ -39,6 +39,13 @@ static int setup(void **state)
 		snprintf(ip, sizeof(ip), "10.9.0.%d", i + 1);
 		assert_int_equal(recset_add_addr(rs, "big.docker", ip, 10), 0);
 	}
+	assert_int_equal(recset_add_addr(rs, "redis1.redis.docker", "10.2.0.1", 10), 0);
+	assert_int_equal(recset_add_addr(rs, "redis2.redis.docker", "10.2.0.2", 10), 0);
+	assert_int_equal(recset_add_addr(rs, "redis.docker", "10.2.0.1", 10), 0);
+	assert_int_equal(recset_add_addr(rs, "redis.docker", "10.2.0.2", 10), 0);
+	assert_int_equal(recset_add_addr(rs, "*.redis1.redis.docker", "10.2.0.1", 10), 0);
+	assert_int_equal(recset_add_addr(rs, "0949efde23bf01727203638dafb0ac15b2e68db9effe03b90687d67a96ab6ee.docker", "172.17.0.2", 10), 0);
+	assert_int_equal(recset_add_addr(rs, "26ed50b1bf5947727bee4910f3d93674d823496c615940238219b5346cc0fc4.docker", "172.17.0.3", 10), 0);
 	registry_set(reg, "test", rs);
 	assert_int_equal(registry_publish(reg), 0);
 	worker = dns_worker_new();
@@ -296,6 +303,57 @@ static void test_badvers(void **state)
 	knot_pkt_free(r.pkt);
 }
 
+static size_t answers_of(const char *name, uint16_t type, uint8_t *rcode)
+{
+	uint8_t q[512];
+	size_t qlen = make_query(q, name, type, 0);
+	struct result r = ask(q, qlen, true, false, false);
+	assert_int_equal(r.act, DNS_REPLY);
+	*rcode = knot_wire_get_rcode(r.pkt->wire);
+	size_t n = sec(r.pkt, KNOT_ANSWER)->count;
+	for (size_t i = 0; i < n; i++) {
+		const knot_rrset_t *rr = knot_pkt_rr(sec(r.pkt, KNOT_ANSWER), (uint16_t)i);
+		/* the owner is always the question name */
+		assert_true(knot_dname_is_case_equal(rr->owner, knot_pkt_wire_qname(r.pkt)));
+	}
+	knot_pkt_free(r.pkt);
+	return n;
+}
+
+static void test_dnsdock_patterns(void **state)
+{
+	uint8_t rcode;
+	/* extra labels on the left: the wildcard under the container's name */
+	assert_int_equal(answers_of("anything.redis1.redis.docker", KNOT_RRTYPE_A, &rcode), 1);
+	assert_int_equal(answers_of("a.b.redis1.redis.docker", KNOT_RRTYPE_A, &rcode), 1);
+	assert_int_equal(answers_of("anything.redis1.redis.docker", KNOT_RRTYPE_AAAA, &rcode), 0);
+	assert_int_equal(rcode, KNOT_RCODE_NOERROR);
+	/* no wildcard under redis2: NXDOMAIN */
+	assert_int_equal(answers_of("x.redis2.redis.docker", KNOT_RRTYPE_A, &rcode), 0);
+	assert_int_equal(rcode, KNOT_RCODE_NXDOMAIN);
+	/* '*' stands for any one label; every distinct address once */
+	assert_int_equal(answers_of("redis1.*.docker", KNOT_RRTYPE_A, &rcode), 1);
+	assert_int_equal(answers_of("*.redis.docker", KNOT_RRTYPE_A, &rcode), 2);
+	/* 3 + 2 + 2 + 60 distinct addresses, capped at 64 */
+	assert_int_equal(answers_of("*.docker", KNOT_RRTYPE_A, &rcode), 64);
+	assert_int_equal(answers_of("*.nothing.docker", KNOT_RRTYPE_A, &rcode), 0);
+	assert_int_equal(rcode, KNOT_RCODE_NXDOMAIN);
+}
+
+static void test_id_prefix(void **state)
+{
+	uint8_t rcode;
+	assert_int_equal(answers_of("0949.docker", KNOT_RRTYPE_A, &rcode), 1);
+	assert_int_equal(answers_of("0949efde23bf017.docker", KNOT_RRTYPE_A, &rcode), 1);
+	assert_int_equal(answers_of("26ed50b1bf59.docker", KNOT_RRTYPE_A, &rcode), 1);
+	assert_int_equal(answers_of("094.docker", KNOT_RRTYPE_A, &rcode), 0); /* under 4 digits */
+	assert_int_equal(rcode, KNOT_RCODE_NXDOMAIN);
+	assert_int_equal(answers_of("0949ff.docker", KNOT_RRTYPE_A, &rcode), 0);
+	assert_int_equal(rcode, KNOT_RCODE_NXDOMAIN);
+	assert_int_equal(answers_of("0949.docker", KNOT_RRTYPE_AAAA, &rcode), 0);
+	assert_int_equal(rcode, KNOT_RCODE_NOERROR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +368,8 @@ int main(void)
 		cmocka_unit_test(test_edns_and_truncation),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_badvers),
+		cmocka_unit_test(test_dnsdock_patterns),
+		cmocka_unit_test(test_id_prefix),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
