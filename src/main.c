@@ -27,9 +27,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		printf("\n");
-	}
 	return serve_main(argc, argv);
 }

@@ -45,6 +45,13 @@ struct serve_conf {
 	uint16_t udp_size;        /* --max-udp-size, default 1232 */
 	uint32_t tcp_idle_ms;     /* --tcp-idle-timeout seconds, default 10 s */
 	char *resolv_conf;        /* --resolv-conf, default /etc/resolv.conf */
+	char *docker_tls_ca;      /* --docker-tls-ca, else $DOCKER_CERT_PATH/ca.pem with DOCKER_TLS_VERIFY */
+	char *docker_tls_cert;    /* --docker-tls-cert */
+	char *docker_tls_key;     /* --docker-tls-key */
+	bool bare_hostnames;      /* --bare-hostnames: answer "<hostname>." */
+	bool include_unhealthy;   /* --include-unhealthy */
+	bool all;                 /* --all: stopped containers answer too */
+	struct strv networks;     /* --network NAME, repeatable: only these networks' addresses */
 };
 
 enum conf_result {

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* Messages for berth's error codes and negative errno values. */
+#include <string.h>
+
+#include "util/err.h"
+
+const char *berth_strerror(int err)
+{
+	const char *s;
+
+	switch (err) {
+	case BERTH_EOK:
+		return "success";
+	case BERTH_ERROR:
+		return "failure";
+	case BERTH_EPARSE:
+		return "input could not be parsed";
+	case BERTH_ETOOLONG:
+		return "name or value too long";
+	default:
+		break;
+	}
+	/* strerrordesc_np returns static text, so this is thread-safe, unlike
+	 * strerror for unknown codes. */
+	s = strerrordesc_np(err < 0 ? -err : err);
+	return s ? s : "unknown error";
+}
