@@ -1,0 +1,834 @@
+/* SPDX-License-Identifier: MIT */
+/* The Docker source: version negotiation, list, bounded-concurrency inspects, the event stream,
+ * and reconnection with backoff and a full reconcile. All of it runs on the control loop. */
+#include "sources/docker/docker.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "sources/docker/client.h"
+#include "sources/docker/inspect.h"
+#include "store/registry.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define ORIGIN_PREFIX "docker:"
+#define INSPECT_CONCURRENCY 8
+#define INSPECT_RETRIES 3
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 5000
+#define LOG_EVERY_S 60   /* at most one repeated log line of a kind per minute */
+#define STABLE_S 10      /* a connection that lived this long resets the backoff */
+#define PING_EVERY_S 30  /* a hung engine (stream open, nothing answered) is noticed by this */
+#define ID_MAX 64
+
+/* The events berth acts on; the engine drops the rest (exec_*, attach, ...) before sending. */
+static const char EVENT_FILTERS[] =
+	"{\"type\":[\"container\",\"network\"],"
+	"\"event\":[\"create\",\"start\",\"restart\",\"die\",\"stop\",\"pause\",\"unpause\","
+	"\"rename\",\"update\",\"destroy\",\"health_status\",\"connect\",\"disconnect\"]}";
+
+enum queue { Q_NONE = 0, Q_URGENT, Q_BULK };
+
+/* What the source knows of one container. */
+struct ctr {
+	struct docker_source *s;
+	char id[ID_MAX + 1];
+	struct ctr *hnext;        /* hash chain */
+	struct ctr *qprev, *qnext; /* in a queue */
+	enum queue q;
+	struct docker_req *req;   /* inspect in flight */
+	uint64_t gen;             /* bumped by every event */
+	uint64_t req_gen;         /* gen when the inspect in flight was sent */
+	uint64_t event_epoch;     /* source epoch at its last event */
+	unsigned retries;
+	bool want;    /* an inspect newer than the one in flight is wanted */
+	bool named;   /* has an origin in the registry */
+	bool listed;  /* in the last container list */
+	bool warned;  /* its odd JSON was logged once */
+};
+
+struct fifo {
+	struct ctr *head, *tail;
+};
+
+enum phase { P_WAIT = 0, P_VERSION, P_OPENING, P_LISTING, P_CONNECTED };
+
+/* Once, then at most every LOG_EVERY_S. */
+struct ratelog {
+	double last;
+	unsigned suppressed;
+};
+
+struct docker_source {
+	struct event_base *base;
+	struct registry *reg;
+	struct naming_conf naming;
+	struct docker_client *client;
+	enum phase phase;
+	struct docker_req *version_req, *stream_req, *list_req, *ping_req;
+	struct event *retry_ev, *ping_ev;
+	unsigned backoff_ms;
+	unsigned attempts;   /* failed attempts in this outage */
+	bool ever_connected;
+	bool outage;         /* an outage has been logged and not yet ended by a connection */
+	double connected_at; /* monotonic seconds */
+	struct ratelog conn_log, fail_log, line_log, inspect_log;
+	uint64_t epoch, list_epoch;
+	/* containers by ID */
+	struct ctr **buckets;
+	size_t nbuckets, nctrs;
+	struct fifo urgent, bulk;
+	unsigned inflight;
+	/* status */
+	size_t named;
+	uint64_t reconnects, events;
+	int64_t last_event_ns;
+	char api_version[16], min_api_version[16], engine_version[40];
+	char last_error[160];
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* True when a line of this kind may be logged now; counts the ones it holds back. */
+static bool ratelog_ok(struct ratelog *rl)
+{
+	double t = now_s();
+	if (rl->last == 0 || t - rl->last >= LOG_EVERY_S) {
+		rl->last = t;
+		return true;
+	}
+	rl->suppressed++;
+	return false;
+}
+
+static unsigned ratelog_take(struct ratelog *rl)
+{
+	unsigned n = rl->suppressed;
+	rl->suppressed = 0;
+	return n;
+}
+
+static bool id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* ---- containers: hash table and queues ---- */
+
+static size_t id_hash(const char *id)
+{
+	size_t h = 14695981039346656037ull;
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 1099511628211ull;
+	return h;
+}
+
+static struct ctr *ctr_find(struct docker_source *s, const char *id)
+{
+	if (s->nbuckets == 0)
+		return NULL;
+	for (struct ctr *c = s->buckets[id_hash(id) & (s->nbuckets - 1)]; c; c = c->hnext)
+		if (strcmp(c->id, id) == 0)
+			return c;
+	return NULL;
+}
+
+static int ctr_grow(struct docker_source *s)
+{
+	size_t n = s->nbuckets ? s->nbuckets * 2 : 64;
+	struct ctr **b = calloc(n, sizeof(*b));
+	if (b == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		for (struct ctr *c = s->buckets[i], *next; c; c = next) {
+			next = c->hnext;
+			size_t k = id_hash(c->id) & (n - 1);
+			c->hnext = b[k];
+			b[k] = c;
+		}
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = n;
+	return 0;
+}
+
+static struct ctr *ctr_get(struct docker_source *s, const char *id)
+{
+	struct ctr *c = ctr_find(s, id);
+	if (c)
+		return c;
+	if (s->nctrs >= s->nbuckets && ctr_grow(s) < 0)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->s = s;
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	size_t k = id_hash(id) & (s->nbuckets - 1);
+	c->hnext = s->buckets[k];
+	s->buckets[k] = c;
+	s->nctrs++;
+	return c;
+}
+
+static void fifo_push(struct fifo *f, struct ctr *c)
+{
+	c->qnext = NULL;
+	c->qprev = f->tail;
+	if (f->tail)
+		f->tail->qnext = c;
+	else
+		f->head = c;
+	f->tail = c;
+}
+
+static void dequeue(struct docker_source *s, struct ctr *c)
+{
+	struct fifo *f = c->q == Q_URGENT ? &s->urgent : c->q == Q_BULK ? &s->bulk : NULL;
+	if (f == NULL)
+		return;
+	if (c->qprev)
+		c->qprev->qnext = c->qnext;
+	else
+		f->head = c->qnext;
+	if (c->qnext)
+		c->qnext->qprev = c->qprev;
+	else
+		f->tail = c->qprev;
+	c->qprev = c->qnext = NULL;
+	c->q = Q_NONE;
+}
+
+/* Queue an inspect; an urgent one (an event) overtakes the bulk of a (re)list. */
+static void enqueue(struct docker_source *s, struct ctr *c, enum queue q)
+{
+	if (c->q == q || (c->q == Q_URGENT && q == Q_BULK))
+		return;
+	dequeue(s, c);
+	fifo_push(q == Q_URGENT ? &s->urgent : &s->bulk, c);
+	c->q = q;
+}
+
+/* ---- registry ---- */
+
+static void origin_name(const struct ctr *c, char *out, size_t len)
+{
+	snprintf(out, len, ORIGIN_PREFIX "%s", c->id);
+}
+
+static void ctr_set(struct docker_source *s, struct ctr *c, struct recset *rs)
+{
+	char origin[sizeof(ORIGIN_PREFIX) + ID_MAX];
+	origin_name(c, origin, sizeof(origin));
+	registry_set(s->reg, origin, rs);
+	if (!c->named)
+		s->named++;
+	c->named = true;
+}
+
+static void ctr_unset(struct docker_source *s, struct ctr *c)
+{
+	char origin[sizeof(ORIGIN_PREFIX) + ID_MAX];
+	if (!c->named)
+		return;
+	origin_name(c, origin, sizeof(origin));
+	registry_set(s->reg, origin, NULL);
+	c->named = false;
+	s->named--;
+}
+
+/* The container is gone: its names go, and so does what we knew of it. */
+static void ctr_forget(struct docker_source *s, struct ctr *c)
+{
+	dequeue(s, c);
+	if (c->req) {
+		docker_cancel(c->req);
+		c->req = NULL;
+		s->inflight--;
+	}
+	ctr_unset(s, c);
+	struct ctr **pp = &s->buckets[id_hash(c->id) & (s->nbuckets - 1)];
+	while (*pp != c)
+		pp = &(*pp)->hnext;
+	*pp = c->hnext;
+	s->nctrs--;
+	free(c);
+}
+
+/* ---- inspect ---- */
+
+static void pump(struct docker_source *s);
+
+static void apply(struct docker_source *s, struct ctr *c, const char *body, size_t len)
+{
+	struct docker_inspect *in = NULL;
+	char err[200];
+	const char *first;
+	int rc = docker_inspect_parse(body, len, &in, err, sizeof(err));
+
+	if (rc < 0) {
+		if (!c->warned)
+			log_warn("docker", "container %.12s: unusable inspect answer (%s); keeping "
+				 "what was known of it", c->id, err);
+		c->warned = true;
+		return;
+	}
+	const struct container_facts *f = docker_inspect_facts(in);
+	if (strcmp(f->id, c->id) != 0) {
+		if (!c->warned)
+			log_warn("docker", "container %.12s: inspect answered for another ID (%.12s); "
+				 "ignored", c->id, f->id);
+		c->warned = true;
+		docker_inspect_free(in);
+		return;
+	}
+	unsigned odd = docker_inspect_odd(in, &first);
+	if (odd > 0 && !c->warned) {
+		log_warn("docker", "container %.12s (%s): skipped %u odd field%s, the first: %s",
+			 c->id, f->name ? f->name : "?", odd, odd == 1 ? "" : "s", first);
+		c->warned = true;
+	}
+	struct recset *rs = recset_new();
+	rc = rs ? naming_records(f, &s->naming, rs) : -ENOMEM;
+	if (rc == 0) {
+		ctr_set(s, c, rs);
+	} else {
+		recset_free(rs);
+		if (rc == 1)
+			ctr_unset(s, c);
+		else
+			log_warn("docker", "container %.12s: no records (%s); keeping the previous "
+				 "ones", c->id, berth_strerror(rc));
+	}
+	docker_inspect_free(in);
+}
+
+static void inspect_done(int status, const char *body, size_t len, void *arg);
+
+static void start_inspect(struct docker_source *s, struct ctr *c)
+{
+	char path[32 + ID_MAX];
+	snprintf(path, sizeof(path), "/containers/%s/json", c->id);
+	c->req = docker_get(s->client, path, inspect_done, c);
+	if (c->req == NULL) {
+		log_error("docker", "container %.12s: cannot inspect (out of memory)", c->id);
+		return;
+	}
+	c->req_gen = c->gen;
+	c->want = false;
+	s->inflight++;
+}
+
+static void inspect_done(int status, const char *body, size_t len, void *arg)
+{
+	struct ctr *c = arg;
+	struct docker_source *s = c->s;
+	bool stale = c->gen != c->req_gen;
+
+	c->req = NULL;
+	s->inflight--;
+	if (stale && !c->want) {
+		/* A die/stop arrived meanwhile and removed the names: this answer is older. */
+	} else if (status == 404) {
+		ctr_forget(s, c);
+		c = NULL;
+	} else if (status == 200) {
+		c->retries = 0;
+		/* Even a stale answer is newer than what the registry has; the re-inspect below
+		 * brings the rest. */
+		apply(s, c, body, len);
+	} else {
+		if (ratelog_ok(&s->inspect_log)) {
+			if (status < 0)
+				log_warn("docker", "container %.12s: inspect failed: %s", c->id, body);
+			else
+				log_warn("docker", "container %.12s: inspect failed: HTTP %d %.200s",
+					 c->id, status, body);
+		}
+		if (++c->retries <= INSPECT_RETRIES && s->phase != P_WAIT) {
+			c->want = true;
+			stale = true;
+		}
+	}
+	if (c && stale && c->want)
+		enqueue(s, c, Q_URGENT);
+	pump(s);
+}
+
+static void pump(struct docker_source *s)
+{
+	if (s->phase == P_WAIT || s->phase == P_VERSION)
+		return;
+	while (s->inflight < INSPECT_CONCURRENCY) {
+		struct ctr *c = s->urgent.head ? s->urgent.head : s->bulk.head;
+		if (c == NULL)
+			break;
+		dequeue(s, c);
+		if (c->req == NULL)
+			start_inspect(s, c);
+		if (c->req == NULL)
+			break;
+	}
+}
+
+/* An event says the container changed: look again, right away. */
+static void touch(struct docker_source *s, const char *id)
+{
+	struct ctr *c = ctr_get(s, id);
+	if (c == NULL) {
+		log_error("docker", "container %.12s: out of memory", id);
+		return;
+	}
+	c->gen++;
+	c->event_epoch = s->epoch;
+	c->want = true;
+	c->retries = 0;
+	if (c->req == NULL)
+		enqueue(s, c, Q_URGENT);
+	pump(s);
+}
+
+/* The container stopped: its names go now, without waiting for an inspect. */
+static void stopped(struct docker_source *s, const char *id)
+{
+	struct ctr *c = ctr_find(s, id);
+	if (c == NULL)
+		return;
+	c->gen++;
+	c->event_epoch = s->epoch;
+	c->want = false;
+	dequeue(s, c);
+	ctr_unset(s, c);
+}
+
+/* ---- connection ---- */
+
+static void conn_fail(struct docker_source *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void connect_start(struct docker_source *s);
+
+static void cancel_all(struct docker_source *s)
+{
+	docker_cancel(s->version_req);
+	docker_cancel(s->stream_req);
+	docker_cancel(s->list_req);
+	docker_cancel(s->ping_req);
+	s->version_req = s->stream_req = s->list_req = s->ping_req = NULL;
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		for (struct ctr *c = s->buckets[i]; c; c = c->hnext) {
+			dequeue(s, c);
+			if (c->req) {
+				docker_cancel(c->req);
+				c->req = NULL;
+			}
+		}
+	}
+	s->inflight = 0;
+	evtimer_del(s->ping_ev);
+}
+
+static void conn_fail(struct docker_source *s, const char *fmt, ...)
+{
+	va_list ap;
+	bool was_connected = s->phase == P_CONNECTED;
+	double t = now_s();
+	bool stable = was_connected && t - s->connected_at >= STABLE_S;
+
+	va_start(ap, fmt);
+	vsnprintf(s->last_error, sizeof(s->last_error), fmt, ap);
+	va_end(ap);
+	cancel_all(s);
+	s->phase = P_WAIT;
+	if (stable)
+		s->backoff_ms = BACKOFF_MIN_MS;
+	s->attempts++;
+
+	if (was_connected && (stable || ratelog_ok(&s->conn_log))) {
+		log_warn("docker", "lost the engine at %s: %s; still answering for %zu containers, "
+			 "reconnecting", docker_client_describe(s->client), s->last_error, s->named);
+		s->outage = true;
+		s->fail_log.last = t;
+	} else if (!s->outage) {
+		log_warn("docker", "cannot reach the engine at %s: %s; serving the other sources "
+			 "and retrying", docker_client_describe(s->client), s->last_error);
+		s->outage = true;
+		s->fail_log.last = t;
+	} else if (!was_connected && ratelog_ok(&s->fail_log)) {
+		log_warn("docker", "still cannot reach the engine at %s after %u attempts: %s",
+			 docker_client_describe(s->client), s->attempts, s->last_error);
+	}
+	struct timeval tv = { s->backoff_ms / 1000, (s->backoff_ms % 1000) * 1000 };
+	evtimer_add(s->retry_ev, &tv);
+	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	connect_start(arg);
+}
+
+static void on_ping(int status, const char *body, size_t len, void *arg)
+{
+	struct docker_source *s = arg;
+	s->ping_req = NULL;
+	if (status != 200)
+		conn_fail(s, "the engine does not answer /_ping (%s%.120s)",
+			  status < 0 ? "" : "HTTP error", status < 0 ? body : "");
+}
+
+static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct docker_source *s = arg;
+	if (s->ping_req == NULL)
+		s->ping_req = docker_get(s->client, "/_ping", on_ping, s);
+}
+
+/* Events: one JSON object per line. */
+static void on_line(const char *line, size_t len, void *arg)
+{
+	struct docker_source *s = arg;
+	json_error_t jerr;
+	json_t *ev = json_loadb(line, len, 0, &jerr);
+	const char *type, *action, *id = NULL;
+
+	if (!json_is_object(ev)) {
+		if (ratelog_ok(&s->line_log))
+			log_warn("docker", "event stream: skipped a line that is not a JSON object "
+				 "(%.80s; %u similar not logged)", ev ? "another JSON value" : jerr.text,
+				 ratelog_take(&s->line_log));
+		json_decref(ev);
+		return;
+	}
+	s->events++;
+	json_t *tn = json_object_get(ev, "timeNano");
+	json_t *ts = json_object_get(ev, "time");
+	int64_t t = 0;
+	if (json_is_integer(tn) && json_integer_value(tn) > 0)
+		t = json_integer_value(tn);
+	else if (json_is_integer(ts) && json_integer_value(ts) > 0 &&
+		 json_integer_value(ts) < INT64_MAX / 1000000000)
+		t = json_integer_value(ts) * 1000000000;
+	if (t > s->last_event_ns)
+		s->last_event_ns = t;
+
+	type = json_string_value(json_object_get(ev, "Type"));
+	action = json_string_value(json_object_get(ev, "Action"));
+	json_t *actor = json_object_get(ev, "Actor");
+	json_t *attrs = json_object_get(actor, "Attributes");
+	if (type == NULL || action == NULL)
+		goto odd;
+	size_t alen = strcspn(action, ":");
+#define IS(a) (alen == sizeof(a) - 1 && strncmp(action, a, alen) == 0)
+	if (strcmp(type, "container") == 0) {
+		id = json_string_value(json_object_get(actor, "ID"));
+		if (id == NULL || !id_ok(id))
+			goto odd;
+		if (IS("start") || IS("unpause") || IS("pause") || IS("health_status") ||
+		    IS("rename") || IS("restart") || IS("update") || (IS("create") && s->naming.all))
+			touch(s, id);
+		else if (IS("die") || IS("stop"))
+			s->naming.all ? touch(s, id) : stopped(s, id);
+		else if (IS("destroy")) {
+			struct ctr *c = ctr_find(s, id);
+			if (c)
+				ctr_forget(s, c);
+		}
+		/* kill is a signal, not an end: die follows if the container ends. */
+	} else if (strcmp(type, "network") == 0 && (IS("connect") || IS("disconnect"))) {
+		id = json_string_value(json_object_get(attrs, "container"));
+		if (id == NULL || !id_ok(id))
+			goto odd;
+		touch(s, id);
+	}
+#undef IS
+	json_decref(ev);
+	return;
+odd:
+	if (ratelog_ok(&s->line_log))
+		log_warn("docker", "event stream: skipped an event without a usable type, action "
+			 "or container ID (%.120s; %u similar not logged)", line,
+			 ratelog_take(&s->line_log));
+	json_decref(ev);
+}
+
+static void on_stream_end(int status, const char *msg, void *arg)
+{
+	struct docker_source *s = arg;
+	s->stream_req = NULL;
+	if (status > 0)
+		conn_fail(s, "GET /events: HTTP %d %.100s", status, msg);
+	else
+		conn_fail(s, "event stream: %s", msg);
+}
+
+static void on_list(int status, const char *body, size_t len, void *arg)
+{
+	struct docker_source *s = arg;
+	json_error_t jerr;
+	json_t *list, *item;
+	size_t i, n = 0;
+
+	s->list_req = NULL;
+	if (status != 200) {
+		conn_fail(s, "GET /containers/json: %s%d %.100s", status < 0 ? "error " : "HTTP ",
+			  status, body);
+		return;
+	}
+	list = json_loadb(body, len, 0, &jerr);
+	if (!json_is_array(list)) {
+		conn_fail(s, "GET /containers/json: not a JSON list (%s)",
+			  list ? "another value" : jerr.text);
+		json_decref(list);
+		return;
+	}
+	for (size_t b = 0; b < s->nbuckets; b++)
+		for (struct ctr *c = s->buckets[b]; c; c = c->hnext)
+			c->listed = false;
+	json_array_foreach(list, i, item)
+	{
+		const char *id = json_string_value(json_object_get(item, "Id"));
+		struct ctr *c;
+		if (id == NULL || !id_ok(id)) {
+			if (ratelog_ok(&s->line_log))
+				log_warn("docker", "container list: skipped an entry without a usable "
+					 "ID");
+			continue;
+		}
+		c = ctr_get(s, id);
+		if (c == NULL) {
+			log_error("docker", "container list: out of memory");
+			break;
+		}
+		c->listed = true;
+		c->want = true;
+		c->retries = 0;
+		if (c->req == NULL)
+			enqueue(s, c, Q_BULK);
+		n++;
+	}
+	json_decref(list);
+	/* Reconcile: a container known before but not listed is gone, unless an event about it
+	 * came after the list was asked for (it may have started since): look at those again. */
+	for (size_t b = 0; b < s->nbuckets; b++) {
+		for (struct ctr *c = s->buckets[b], *next; c; c = next) {
+			next = c->hnext;
+			if (c->listed)
+				continue;
+			if (c->event_epoch >= s->list_epoch)
+				enqueue(s, c, Q_URGENT);
+			else if (c->req == NULL)
+				ctr_forget(s, c);
+		}
+	}
+	s->phase = P_CONNECTED;
+	s->connected_at = now_s();
+	s->attempts = 0;
+	s->last_error[0] = '\0';
+	if (s->ever_connected)
+		s->reconnects++;
+	if (!s->ever_connected || ratelog_ok(&s->conn_log))
+		log_info("docker", "%sconnected to %s (engine %s, API %s): %zu containers",
+			 s->ever_connected ? "re" : "", docker_client_describe(s->client),
+			 s->engine_version[0] ? s->engine_version : "?",
+			 s->api_version[0] ? s->api_version : "unversioned", n);
+	s->ever_connected = true;
+	s->outage = false;
+	struct timeval tv = { PING_EVERY_S, 0 };
+	evtimer_add(s->ping_ev, &tv);
+	pump(s);
+}
+
+static void on_stream_open(void *arg)
+{
+	struct docker_source *s = arg;
+	char path[64];
+
+	/* The stream is open before the list is asked for: whatever changes after the list was
+	 * made comes as an event, so nothing falls between the two. */
+	s->phase = P_LISTING;
+	s->list_epoch = ++s->epoch;
+	snprintf(path, sizeof(path), "/containers/json?all=%d", s->naming.all ? 1 : 0);
+	s->list_req = docker_get(s->client, path, on_list, s);
+	if (s->list_req == NULL)
+		conn_fail(s, "out of memory");
+	pump(s);
+}
+
+static void copy_field(json_t *obj, const char *key, char *out, size_t len)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+	snprintf(out, len, "%s", v ? v : "");
+}
+
+static void on_version(int status, const char *body, size_t len, void *arg)
+{
+	struct docker_source *s = arg;
+	json_error_t jerr;
+	json_t *v;
+	char filters[sizeof(EVENT_FILTERS) * 3];
+	char path[sizeof(filters) + 96];
+
+	s->version_req = NULL;
+	if (status != 200) {
+		if (status < 0)
+			conn_fail(s, "%.140s", body);
+		else
+			conn_fail(s, "GET /version: HTTP %d %.100s", status, body);
+		return;
+	}
+	v = json_loadb(body, len, 0, &jerr);
+	if (!json_is_object(v)) {
+		conn_fail(s, "GET /version: not a JSON object (%s)", v ? "another value" : jerr.text);
+		json_decref(v);
+		return;
+	}
+	char api[sizeof(s->api_version)];
+	copy_field(v, "ApiVersion", api, sizeof(api));
+	copy_field(v, "MinAPIVersion", s->min_api_version, sizeof(s->min_api_version));
+	copy_field(v, "Version", s->engine_version, sizeof(s->engine_version));
+	json_decref(v);
+	/* Speak the engine's own version: old engines (1.41), new ones that refuse anything
+	 * below 1.44, and Podman's compatible socket (1.40) all understand it. */
+	if (docker_client_set_api_version(s->client, api) < 0) {
+		if (!s->ever_connected)
+			log_warn("docker", "the engine gave no usable API version (\"%.20s\"): "
+				 "sending unversioned requests", api);
+		docker_client_set_api_version(s->client, NULL);
+		api[0] = '\0';
+	}
+	snprintf(s->api_version, sizeof(s->api_version), "%s", api);
+
+	docker_urlencode(EVENT_FILTERS, filters, sizeof(filters));
+	if (s->last_event_ns > 0)
+		/* No event of the gap is lost: the engine replays from the last one we saw. */
+		snprintf(path, sizeof(path), "/events?filters=%s&since=%lld.%09lld", filters,
+			 (long long)(s->last_event_ns / 1000000000),
+			 (long long)(s->last_event_ns % 1000000000));
+	else
+		snprintf(path, sizeof(path), "/events?filters=%s", filters);
+	s->phase = P_OPENING;
+	s->stream_req = docker_stream(s->client, path, on_stream_open, on_line, on_stream_end, s);
+	if (s->stream_req == NULL)
+		conn_fail(s, "out of memory");
+}
+
+static void connect_start(struct docker_source *s)
+{
+	if (s->phase != P_WAIT)
+		return;
+	s->phase = P_VERSION;
+	/* The engine may have been replaced by another version: ask unversioned. */
+	docker_client_set_api_version(s->client, NULL);
+	s->version_req = docker_get(s->client, "/version", on_version, s);
+	if (s->version_req == NULL)
+		conn_fail(s, "out of memory");
+}
+
+/* ---- public ---- */
+
+struct docker_source *docker_source_new(struct event_base *base, struct registry *reg,
+					const struct docker_source_conf *conf)
+{
+	struct docker_client_conf cc = {
+		.endpoint = conf->endpoint,
+		.tls_ca = conf->tls_ca,
+		.tls_cert = conf->tls_cert,
+		.tls_key = conf->tls_key,
+	};
+	char err[300];
+	struct docker_source *s;
+
+	if (conf->endpoint && strcmp(conf->endpoint, "none") == 0)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		log_error("docker", "out of memory");
+		return NULL;
+	}
+	s->base = base;
+	s->reg = reg;
+	s->naming = conf->naming;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	int rc = docker_client_new(base, &cc, &s->client, err, sizeof(err));
+	if (rc < 0) {
+		log_error("docker", "%s", err);
+		goto fail;
+	}
+	s->retry_ev = evtimer_new(base, on_retry, s);
+	s->ping_ev = event_new(base, -1, EV_PERSIST, on_ping_timer, s);
+	if (s->retry_ev == NULL || s->ping_ev == NULL || ctr_grow(s) < 0) {
+		log_error("docker", "out of memory");
+		goto fail;
+	}
+	log_info("docker", "following the engine at %s", docker_client_describe(s->client));
+	connect_start(s);
+	return s;
+fail:
+	docker_source_free(s);
+	return NULL;
+}
+
+void docker_source_free(struct docker_source *s)
+{
+	if (s == NULL)
+		return;
+	if (s->client)
+		cancel_all(s);
+	/* The inspect contexts of cancelled requests: see cancel_all. */
+	docker_client_free(s->client);
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		for (struct ctr *c = s->buckets[i], *next; c; c = next) {
+			next = c->hnext;
+			free(c);
+		}
+	}
+	free(s->buckets);
+	if (s->retry_ev)
+		event_free(s->retry_ev);
+	if (s->ping_ev)
+		event_free(s->ping_ev);
+	free(s);
+}
+
+void docker_source_reconnect(struct docker_source *s)
+{
+	cancel_all(s);
+	s->phase = P_WAIT;
+	evtimer_del(s->retry_ev);
+	connect_start(s);
+}
+
+void docker_source_status(const struct docker_source *s, struct docker_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->connected = s->phase == P_CONNECTED;
+	snprintf(out->endpoint, sizeof(out->endpoint), "%s", docker_client_describe(s->client));
+	snprintf(out->api_version, sizeof(out->api_version), "%s", s->api_version);
+	snprintf(out->min_api_version, sizeof(out->min_api_version), "%s", s->min_api_version);
+	snprintf(out->engine_version, sizeof(out->engine_version), "%s", s->engine_version);
+	out->last_event_ns = s->last_event_ns;
+	out->reconnects = s->reconnects;
+	out->events = s->events;
+	out->containers = s->named;
+	snprintf(out->last_error, sizeof(out->last_error), "%s", s->last_error);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* The Docker source: lists and inspects containers, follows the event stream, and keeps one
+ * registry origin ("docker:<id>") per container, through engine restarts and outages. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "naming/naming.h"
+
+struct event_base;
+struct registry;
+
+struct docker_source_conf {
+	/* unix:///path, tcp://host:port, http(s)://host:port; "none" = no Docker (docker_source_new
+	 * returns NULL and logs nothing); NULL = $DOCKER_HOST, else unix:///var/run/docker.sock. */
+	const char *endpoint;
+	/* TLS files (--docker-tls-ca/-cert/-key); NULL = $DOCKER_CERT_PATH when $DOCKER_TLS_VERIFY
+	 * is set. Certificates are always verified when TLS is on. */
+	const char *tls_ca;
+	const char *tls_cert;
+	const char *tls_key;
+	/* Passed to naming_records for every container; its strings must outlive the source. */
+	struct naming_conf naming;
+};
+
+struct docker_status {
+	bool connected;          /* list done and event stream open */
+	char endpoint[160];      /* as described in logs */
+	char api_version[16];    /* negotiated, "" before the first connection */
+	char min_api_version[16];
+	char engine_version[40];
+	int64_t last_event_ns;   /* engine clock, Unix nanoseconds; 0 = none yet */
+	uint64_t reconnects;     /* connections made after the first one */
+	uint64_t events;         /* events handled */
+	size_t containers;       /* containers that have records now */
+	char last_error[160];    /* why the last connection attempt or stream failed; "" = none */
+};
+
+struct docker_source;
+
+/* Start following the engine on base; records go to reg (origins "docker:<id>"). Returns at
+ * once: the first connection, and every reconnection, happens on the loop. An engine that does
+ * not answer is retried with capped backoff (250 ms doubling to 5 s), logged once and then at
+ * most every 60 s; what was known keeps being served. NULL for "none", or on a configuration
+ * error (bad endpoint, unreadable TLS file), which is logged. */
+struct docker_source *docker_source_new(struct event_base *base, struct registry *reg,
+                                        const struct docker_source_conf *conf);
+/* Cancel everything (no registry change). NULL is a no-op. */
+void docker_source_free(struct docker_source *ds);
+
+void docker_source_status(const struct docker_source *ds, struct docker_status *out);
+
+/* Drop the connection and start again with a full re-list (as after an engine restart). */
+void docker_source_reconnect(struct docker_source *ds);
