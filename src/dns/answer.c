@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The query path: parse with libknot, look up the snapshot, copy precomputed records. */
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,54 @@ static void put_rrset(struct resp *r, int section, uint16_t owner_ptr,
 		uint16_t k = (uint16_t)((start + i) % rs->count);
 		if (!put_rr(r, section, owner_ptr, rs->wire + rs->offs[k],
 		            rs->offs[k + 1] - rs->offs[k]))
+			return;
+	}
+}
+
+/* Split horizon: the first address of rs on the client's own network, or -1. */
+static int client_network_rr(const struct snap_rrset *rs, const struct sockaddr *client)
+{
+	if (rs->nets == NULL || client == NULL)
+		return -1;
+	const uint8_t *ip;
+	size_t iplen;
+	if (client->sa_family == AF_INET && rs->type == KNOT_RRTYPE_A) {
+		ip = (const uint8_t *)&((const struct sockaddr_in *)client)->sin_addr;
+		iplen = 4;
+	} else if (client->sa_family == AF_INET6 && rs->type == KNOT_RRTYPE_AAAA) {
+		ip = (const uint8_t *)&((const struct sockaddr_in6 *)client)->sin6_addr;
+		iplen = 16;
+	} else {
+		return -1;
+	}
+	for (uint16_t i = 0; i < rs->count; i++) {
+		uint8_t bits = rs->nets[i];
+		const uint8_t *rd = rs->wire + rs->offs[i] + 10;
+		if (bits == 0 || bits > iplen * 8 || memcmp(rd, ip, bits / 8) != 0)
+			continue;
+		uint8_t mask = (uint8_t)(0xff00 >> (bits % 8));
+		if (bits % 8 == 0 || ((rd[bits / 8] ^ ip[bits / 8]) & mask) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* An address RRset: the client's own network first, the rest rotated. */
+static void put_addresses(struct resp *r, uint16_t owner_ptr, const struct snap_rrset *rs,
+                          uint32_t rot, const struct sockaddr *client)
+{
+	int first = client_network_rr(rs, client);
+	if (first < 0) {
+		put_rrset(r, AN, owner_ptr, rs, rot);
+		return;
+	}
+	uint32_t k = (uint32_t)first;
+	if (!put_rr(r, AN, owner_ptr, rs->wire + rs->offs[k], rs->offs[k + 1] - rs->offs[k]))
+		return;
+	for (uint16_t i = 0; i < rs->count; i++) {
+		uint16_t j = (uint16_t)((rot + i) % rs->count);
+		if (j != k && !put_rr(r, AN, owner_ptr, rs->wire + rs->offs[j],
+		                      rs->offs[j + 1] - rs->offs[j]))
 			return;
 	}
 }
@@ -289,7 +338,7 @@ static uint8_t answer_from_snapshot(struct resp *r, const struct snapshot *s, co
 	} else {
 		const struct snap_rrset *rs = snap_node_rrset(target, qtype);
 		if (rs != NULL)
-			put_rrset(r, AN, owner_ptr, rs, rot);
+			put_addresses(r, owner_ptr, rs, rot, qi->client);
 	}
 	if (r->count[AN] == before && !r->overflow && target == node)
 		put_soa(r, s, node->zone, qname, qname_len); /* NODATA */

@@ -21,6 +21,7 @@ struct dns_query_info {
 	bool servfail_miss; /* --miss servfail */
 	uint16_t udp_cap;   /* largest UDP answer we send (e.g. 1232) */
 	uint16_t max_size;  /* out: the size the client accepts (set by dns_answer) */
+	const struct sockaddr *client; /* for split horizon; may be NULL */
 };
 
 /* Counters one worker keeps (no sharing on the hot path). */

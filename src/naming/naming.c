@@ -18,6 +18,7 @@
 
 struct ip_text {
 	char s[INET6_ADDRSTRLEN];
+	uint8_t prefix; /* the network's prefix length, 0 = unknown */
 };
 
 /* What every record of one container shares. */
@@ -220,7 +221,7 @@ static bool flag_set(const char *v)
 }
 
 /* Remember one address in canonical form, once. Unparsable text is skipped. */
-static void ip_push(struct ctx *x, size_t cap, const char *ip)
+static void ip_push(struct ctx *x, size_t cap, const char *ip, uint8_t prefix)
 {
 	unsigned char bin[16];
 	char text[INET6_ADDRSTRLEN];
@@ -239,7 +240,8 @@ static void ip_push(struct ctx *x, size_t cap, const char *ip)
 	for (size_t i = 0; i < x->nips; i++)
 		if (strcmp(x->ips[i].s, text) == 0)
 			return;
-	memcpy(x->ips[x->nips++].s, text, sizeof(text));
+	memcpy(x->ips[x->nips].s, text, sizeof(text));
+	x->ips[x->nips++].prefix = prefix;
 }
 
 static bool net_selected(const struct naming_conf *conf, const struct container_net *net)
@@ -257,7 +259,7 @@ static bool net_selected(const struct naming_conf *conf, const struct container_
 static int put_addrs(struct ctx *x, const char *name)
 {
 	for (size_t i = 0; i < x->nips; i++) {
-		int ret = recset_add_addr(x->out, name, x->ips[i].s, x->ttl);
+		int ret = recset_add_addr_net(x->out, name, x->ips[i].s, x->ips[i].prefix, x->ttl);
 		if (ret == -ENOMEM)
 			return ret;
 		if (ret < 0)
@@ -401,14 +403,14 @@ static int gather_ips(struct ctx *x, const struct container_facts *c,
 	if (x->ips == NULL)
 		return -ENOMEM;
 	if (*host_mode) {
-		ip_push(x, cap, conf->host_ip);
+		ip_push(x, cap, conf->host_ip, 0);
 		return 0;
 	}
 	for (size_t i = 0; i < c->nnets; i++) {
 		if (!net_selected(conf, &c->nets[i]))
 			continue;
-		ip_push(x, cap, c->nets[i].ipv4);
-		ip_push(x, cap, c->nets[i].ipv6);
+		ip_push(x, cap, c->nets[i].ipv4, c->nets[i].ipv4_prefix);
+		ip_push(x, cap, c->nets[i].ipv6, c->nets[i].ipv6_prefix);
 	}
 	return 0;
 }

@@ -19,6 +19,8 @@ struct container_net {
 	const char *ipv4;       /* NULL or "" when none */
 	const char *ipv6;       /* NULL or "" when none */
 	const char *const *aliases; /* network aliases (NULL-terminated, may be NULL) */
+	uint8_t ipv4_prefix;    /* IPPrefixLen, 0 = unknown: split horizon */
+	uint8_t ipv6_prefix;    /* GlobalIPv6PrefixLen, 0 = unknown */
 };
 
 struct container_port {

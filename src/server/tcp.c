@@ -105,6 +105,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 			.may_forward = server_may_forward(t->ctx, (struct sockaddr *)&c->peer),
 			.servfail_miss = conf->miss == MISS_SERVFAIL,
 			.udp_cap = conf->udp_size,
+			.client = (struct sockaddr *)&c->peer,
 		};
 		size_t outlen = 0;
 		rcu_read_lock();

@@ -204,6 +204,7 @@ static void *worker_main(void *arg)
 				.may_forward = server_may_forward(u->ctx, in->msg_name),
 				.servfail_miss = conf->miss == MISS_SERVFAIL,
 				.udp_cap = conf->udp_size,
+				.client = in->msg_name,
 			};
 			size_t len = 0;
 			enum dns_action act = dns_answer(w->dns, snap, w->in_buf[i], w->in[i].msg_len,

@@ -148,6 +148,7 @@ int recset_add(struct recset *rs, const uint8_t *owner, uint16_t type, uint32_t 
 	r->ttl = ttl;
 	r->type = type;
 	r->rdlen = rdlen;
+	r->prefix = 0;
 	rs->n++;
 	if (type == KNOT_RRTYPE_PTR) {
 		int ret = ptr_index_add(rs, rs->n - 1);
@@ -186,6 +187,18 @@ int recset_add_addr(struct recset *rs, const char *owner, const char *ip, uint32
 	if (inet_pton(AF_INET6, ip, bin) == 1)
 		return recset_add(rs, name, KNOT_RRTYPE_AAAA, ttl, bin, 16);
 	return -EINVAL;
+}
+
+int recset_add_addr_net(struct recset *rs, const char *owner, const char *ip, uint8_t prefix,
+                        uint32_t ttl)
+{
+	int ret = recset_add_addr(rs, owner, ip, ttl);
+	if (ret == 0) {
+		struct rec *r = &rs->recs[rs->n - 1];
+		uint8_t max = r->type == KNOT_RRTYPE_A ? 32 : 128;
+		r->prefix = prefix <= max ? prefix : 0;
+	}
+	return ret;
 }
 
 int recset_reverse_name(const char *ip, char *out, size_t outlen)

@@ -11,6 +11,7 @@ struct rec {
 	uint32_t ttl;
 	uint16_t type;
 	uint16_t rdlen;
+	uint8_t prefix; /* A/AAAA: prefix length of the address's network, 0 = unknown */
 };
 
 struct recset;
@@ -28,6 +29,10 @@ int recset_add(struct recset *rs, const uint8_t *owner, uint16_t type, uint32_t 
  * -EINVAL (bad name or address) with nothing added. */
 /* A or AAAA by the address family of ip. */
 int recset_add_addr(struct recset *rs, const char *owner, const char *ip, uint32_t ttl);
+/* The same, remembering the network the address is on (e.g. 16 for a
+ * Docker network 172.18.0.0/16): clients on that network get it first. */
+int recset_add_addr_net(struct recset *rs, const char *owner, const char *ip, uint8_t prefix,
+                        uint32_t ttl);
 /* PTR from the reverse name of ip to target. */
 int recset_add_reverse(struct recset *rs, const char *ip, const char *target, uint32_t ttl);
 /* As recset_add_reverse, unless the set already has a PTR at that reverse name:

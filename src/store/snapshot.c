@@ -180,6 +180,13 @@ static int make_rrset(struct snap_rrset *out, struct chunk **mem, const struct r
 	uint32_t *offs = arena_alloc(mem, (n + 1) * sizeof(*offs));
 	if (wire == NULL || offs == NULL)
 		return -ENOMEM;
+	uint8_t *nets = NULL;
+	for (size_t i = 0; i < n && nets == NULL; i++) {
+		if (recs[i]->prefix != 0 && (nets = arena_alloc(mem, n)) == NULL)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; nets != NULL && i < n; i++)
+		nets[i] = recs[i]->prefix;
 	size_t pos = 0;
 	for (size_t i = 0; i < n; i++) {
 		offs[i] = (uint32_t)pos;
@@ -191,7 +198,7 @@ static int make_rrset(struct snap_rrset *out, struct chunk **mem, const struct r
 		pos += 10 + recs[i]->rdlen;
 	}
 	offs[n] = (uint32_t)pos;
-	*out = (struct snap_rrset){ .wire = wire, .offs = offs, .len = (uint32_t)len,
+	*out = (struct snap_rrset){ .wire = wire, .offs = offs, .nets = nets, .len = (uint32_t)len,
 		                    .type = recs[0]->type, .count = (uint16_t)n };
 	return 0;
 }

@@ -14,6 +14,7 @@
 struct snap_rrset {
 	const uint8_t *wire;   /* count RR tails, back to back */
 	const uint32_t *offs;  /* offs[i]: start of RR i in wire; offs[count] == len */
+	const uint8_t *nets;   /* A/AAAA: prefix length of RR i's network, NULL = none known */
 	uint32_t len;
 	uint16_t type;
 	uint16_t count;

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,10 @@ static int setup(void **state)
 	assert_int_equal(recset_add_addr(rs, "*.redis1.redis.docker", "10.2.0.1", 10), 0);
 	assert_int_equal(recset_add_addr(rs, "0949efde23bf01727203638dafb0ac15b2e68db9effe03b90687d67a96ab6ee.docker", "172.17.0.2", 10), 0);
 	assert_int_equal(recset_add_addr(rs, "26ed50b1bf5947727bee4910f3d93674d823496c615940238219b5346cc0fc4.docker", "172.17.0.3", 10), 0);
+	/* a container on two networks */
+	assert_int_equal(recset_add_addr_net(rs, "two.docker", "172.18.0.5", 16, 10), 0);
+	assert_int_equal(recset_add_addr_net(rs, "two.docker", "172.19.0.5", 16, 10), 0);
+	assert_int_equal(recset_add_addr_net(rs, "two.docker", "10.7.1.5", 20, 10), 0);
 	registry_set(reg, "test", rs);
 	assert_int_equal(registry_publish(reg), 0);
 	worker = dns_worker_new();
@@ -87,10 +92,12 @@ struct result {
 	knot_pkt_t *pkt;
 };
 
+static const struct sockaddr *client;
+
 static struct result ask(const uint8_t *q, size_t qlen, bool tcp, bool may_forward, bool servfail)
 {
 	struct dns_query_info qi = { .tcp = tcp, .may_forward = may_forward,
-		                     .servfail_miss = servfail, .udp_cap = 1232 };
+		                     .servfail_miss = servfail, .udp_cap = 1232, .client = client };
 	size_t len = 0;
 	rcu_read_lock();
 	struct result r = { .act = dns_answer(worker, registry_current(reg), q, qlen, out,
@@ -354,6 +361,33 @@ static void test_id_prefix(void **state)
 	assert_int_equal(rcode, KNOT_RCODE_NOERROR);
 }
 
+static uint8_t first_octets(const char *from, int i)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	inet_pton(AF_INET, from, &sin.sin_addr);
+	client = (const struct sockaddr *)&sin;
+	struct result r = ask_name("two.docker", KNOT_RRTYPE_A);
+	client = NULL;
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 3);
+	uint8_t b = knot_pkt_rr(sec(r.pkt, KNOT_ANSWER), 0)->rrs.rdata->data[i];
+	knot_pkt_free(r.pkt);
+	return b;
+}
+
+static void test_split_horizon(void **state)
+{
+	for (int round = 0; round < 4; round++) {
+		assert_int_equal(first_octets("172.19.200.1", 1), 19);
+		assert_int_equal(first_octets("172.18.0.9", 1), 18);
+		assert_int_equal(first_octets("10.7.15.1", 0), 10); /* inside the /20 */
+	}
+	/* 10.7.16.1 is outside 10.7.0.0/20: plain rotation, every address comes first once */
+	uint8_t seen = 0;
+	for (int round = 0; round < 3; round++)
+		seen |= (uint8_t)(1u << (first_octets("10.7.16.1", 1) % 8));
+	assert_int_equal(__builtin_popcount(seen), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_badvers),
 		cmocka_unit_test(test_dnsdock_patterns),
 		cmocka_unit_test(test_id_prefix),
+		cmocka_unit_test(test_split_horizon),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
