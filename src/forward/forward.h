@@ -23,7 +23,8 @@ void forwarder_free(struct forwarder *f);
 /* Resolve the question of query (a parsed, valid DNS query) upstream and call
  * done(arg, ...) exactly once, from the control loop, possibly before returning.
  * Upstream failure or timeout yields SERVFAIL; never blocks. max_size is the
- * largest response the client accepts (UDP payload size, or 65535 on TCP). */
+ * largest response the client accepts (UDP payload size, or 65535 on TCP).
+ * done must not call forwarder_free (it may run inside libunbound). */
 void forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen, uint16_t max_size,
                      forward_done_fn done, void *arg);
 
