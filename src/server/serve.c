@@ -185,6 +185,15 @@ int serve_main(int argc, char **argv)
 		goto out;
 	}
 	s.ctx = (struct server_ctx){ .base = s.base, .reg = s.reg, .conf = &s.conf };
+	/* Signals first: a SIGTERM during start-up still stops cleanly. */
+	int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	for (int i = 0; i < 3; i++) {
+		s.sig_ev[i] = evsignal_new(s.base, sigs[i], on_signal, &s);
+		if (s.sig_ev[i] == NULL || event_add(s.sig_ev[i], NULL) != 0) {
+			log_error("serve", "cannot handle signals");
+			goto out;
+		}
+	}
 	registry_on_change(s.reg, schedule_publish, &s);
 	if (start_sources(&s) != 0 || registry_publish(s.reg) != 0 || start_forwarder(&s) != 0)
 		goto out;
@@ -194,14 +203,6 @@ int serve_main(int argc, char **argv)
 	if (s.udp == NULL || s.tcp == NULL) {
 		log_error("serve", "%s", err);
 		goto out;
-	}
-	int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
-	for (int i = 0; i < 3; i++) {
-		s.sig_ev[i] = evsignal_new(s.base, sigs[i], on_signal, &s);
-		if (s.sig_ev[i] == NULL || event_add(s.sig_ev[i], NULL) != 0) {
-			log_error("serve", "cannot handle signals");
-			goto out;
-		}
 	}
 	if (udp_server_start(s.udp) != 0) {
 		log_error("serve", "cannot start UDP workers");
