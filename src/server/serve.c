@@ -167,6 +167,9 @@ int serve_main(int argc, char **argv)
 		return 2;
 	}
 	log_setup((enum log_level)s.conf.log_level, s.conf.log_json);
+	if (s.conf.etcd.n > 0)
+		log_warn("serve", "--etcd: sharing records between hosts is not in this version; "
+		         "serving this host's names only");
 	signal(SIGPIPE, SIG_IGN);
 	rcu_register_thread();
 

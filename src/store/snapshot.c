@@ -119,10 +119,39 @@ const struct snap_rrset *snap_node_rrset(const struct snap_node *n, uint16_t typ
 	return NULL;
 }
 
+static int rec_owner_cmp(const struct rec *a, const struct rec *b)
+{
+	return name_cmp(a->owner, knot_dname_size(a->owner), b->owner, knot_dname_size(b->owner));
+}
+
+/* Double the table, reinserting every node. */
+static int table_grow(struct snapshot *s)
+{
+	uint32_t mask = s->mask * 2 + 1;
+	const struct snap_node **table = calloc((size_t)mask + 1, sizeof(*table));
+	if (table == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i <= s->mask; i++) {
+		const struct snap_node *n = s->table[i];
+		if (n == NULL)
+			continue;
+		uint32_t j = n->hash & mask;
+		while (table[j] != NULL)
+			j = (j + 1) & mask;
+		table[j] = n;
+	}
+	free((void *)s->table);
+	s->table = table;
+	s->mask = mask;
+	return 0;
+}
+
 /* Insert a node for name if there is none; returns it (or NULL on ENOMEM). */
 static struct snap_node *table_get(struct snapshot *s, struct chunk **mem, const uint8_t *name,
                                    size_t len, bool *created)
 {
+	if ((size_t)(s->nnodes + 1) * 2 > (size_t)s->mask + 1 && table_grow(s) != 0)
+		return NULL;
 	uint32_t h = snapshot_hash(name, len);
 	uint32_t i = h & s->mask;
 	for (;; i = (i + 1) & s->mask) {
@@ -433,11 +462,12 @@ struct snapshot *snapshot_build(const struct recset *const *sets, size_t nsets,
 	s->zones = zones;
 	s->nzones = (uint32_t)napexes;
 
-	/* Worst case every record and each of its ancestors is a node. */
-	size_t maxnodes = napexes;
+	/* Distinct owners plus some room for empty non-terminals; the table
+	 * grows if they are more (table_get keeps the load under one half). */
+	size_t owners = napexes;
 	for (size_t i = 0; i < n; i++)
-		maxnodes += knot_dname_labels(recs[i]->owner, NULL) + 1;
-	s->mask = (uint32_t)(table_size_for(maxnodes) - 1);
+		owners += i == 0 || rec_owner_cmp(recs[i - 1], recs[i]) != 0;
+	s->mask = (uint32_t)(table_size_for(owners + owners / 4) - 1);
 	s->table = calloc((size_t)s->mask + 1, sizeof(*s->table));
 	if (s->table == NULL)
 		goto fail;
