@@ -324,6 +324,13 @@ static int set_api_token(struct serve_conf *c, const char *v, char *why, size_t 
 	return set_str(&c->api_token, v, why, n);
 }
 
+static int set_state_dir(struct serve_conf *c, const char *v, char *why, size_t n)
+{
+	if (!*v)
+		return bad(why, n, "is not a directory");
+	return set_str(&c->state_dir, v, why, n);
+}
+
 static int set_log_level(struct serve_conf *c, const char *v, char *why, size_t n)
 {
 	int level = log_level_parse(v);
@@ -501,6 +508,8 @@ static const struct opt opts[] = {
 	 false, set_advertise},
 	{"api-token", "TOKEN", "(none: the HTTP API is read-only)",
 	 "Bearer token that HTTP writes must carry.", false, set_api_token},
+	{"state-dir", "DIR", "/var/lib/berth",
+	 "Where berth keeps state: the services put through the HTTP API.", false, set_state_dir},
 	{"log-level", "LEVEL", "info", "Least severe messages logged: error, warn, info or debug.",
 	 false, set_log_level},
 	{"log-format", "text|json", "text", "Log lines as text or as one JSON object per line.",
@@ -652,7 +661,8 @@ static int set_defaults(struct serve_conf *c)
 	c->environment = strdup("");
 	c->resolv_conf = strdup("/etc/resolv.conf");
 	c->node = strdup(host);
-	return c->domain && c->environment && c->resolv_conf && c->node ? 0 : -1;
+	c->state_dir = strdup("/var/lib/berth");
+	return c->domain && c->environment && c->resolv_conf && c->node && c->state_dir ? 0 : -1;
 }
 
 /* Defaults that depend on what was given: listen, the ACL and Docker. */
@@ -803,6 +813,7 @@ void conf_clear(struct serve_conf *c)
 	free(c->node);
 	free(c->advertise);
 	free(c->api_token);
+	free(c->state_dir);
 	free(c->resolv_conf);
 	free(c->docker_tls_ca);
 	free(c->docker_tls_cert);

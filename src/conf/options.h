@@ -37,6 +37,7 @@ struct serve_conf {
 	char *node;               /* --node, default hostname */
 	char *advertise;          /* --advertise */
 	char *api_token;          /* --api-token */
+	char *state_dir;          /* --state-dir, default /var/lib/berth */
 	int log_level;            /* --log-level error|warn|info|debug, default info */
 	bool log_json;            /* --log-format text|json */
 	enum miss_mode miss;      /* --miss nxdomain|servfail */

@@ -10,11 +10,13 @@
 
 #include "conf/options.h"
 #include "forward/forward.h"
+#include "http/http.h"
 #include "server/serve.h"
 #include "server/server.h"
 #include "server/tcp.h"
 #include "server/udp.h"
 #include "sources/hosts.h"
+#include "sources/manual.h"
 #include "sources/records.h"
 #include "store/registry.h"
 #include "util/log.h"
@@ -32,6 +34,8 @@ struct serve {
 	size_t nrecords;
 	struct event *publish_ev;
 	struct event *sig_ev[3];
+	struct manual_source *manual;
+	struct http_server *http;
 };
 
 static void on_publish(evutil_socket_t fd, short what, void *arg)
@@ -101,6 +105,11 @@ static int start_sources(struct serve *s)
 		}
 		s->nrecords++;
 	}
+	/* Services put over HTTP, kept in --state-dir; loaded even with --http none. */
+	struct manual_naming nm = { .domain = c->domain, .environment = c->environment };
+	s->manual = manual_source_new(s->reg, c->state_dir, &nm, c->ttl);
+	if (s->manual == NULL)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -126,8 +135,69 @@ static int start_forwarder(struct serve *s)
 	return 0;
 }
 
+/* --- What the HTTP server asks serve for --- */
+
+static void http_counters(void *arg, struct dns_counters *out)
+{
+	struct serve *s = arg;
+	if (s->udp != NULL)
+		udp_server_counters(s->udp, out);
+	if (s->tcp != NULL)
+		tcp_server_counters(s->tcp, out);
+}
+
+/* Placeholder until every source reports its own state: one entry per
+ * configured hosts dir and records file. */
+static json_t *http_sources_cb(void *arg)
+{
+	struct serve *s = arg;
+	json_t *a = json_array();
+	for (size_t i = 0; i < s->conf.hosts_dirs.n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b, s:n, s:s}", "name",
+		                                   s->conf.hosts_dirs.v[i], "kind", "hosts", "state",
+		                                   "ok", "required", 0, "error", "path",
+		                                   s->conf.hosts_dirs.v[i]));
+	for (size_t i = 0; i < s->conf.records.n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b, s:n, s:s}", "name",
+		                                   s->conf.records.v[i], "kind", "records", "state",
+		                                   "ok", "required", 0, "error", "path",
+		                                   s->conf.records.v[i]));
+	return a;
+}
+
+static int start_http(struct serve *s)
+{
+	char err[512];
+	char text[80];
+
+	if (s->conf.http_none)
+		return 0;
+	struct http_deps d = {
+		.base = s->base,
+		.reg = s->reg,
+		.conf = &s->conf,
+		.manual = s->manual,
+		.fwd = s->ctx.fwd,
+		.arg = s,
+		.counters = http_counters,
+		.sources = http_sources_cb,
+		.cluster = NULL, /* this node alone until etcd exists */
+	};
+	s->http = http_server_new(&d, err, sizeof(err));
+	if (s->http == NULL) {
+		log_error("http", "%s", err);
+		return -EINVAL;
+	}
+	log_info("http", "API and status page on http://%s/",
+	         addr_str(&s->conf.http, text, sizeof(text)));
+	return 0;
+}
+
 static void serve_free(struct serve *s)
 {
+	/* HTTP first: it reads everything below. */
+	http_server_free(s->http);
+	s->http = NULL;
 	for (int i = 0; i < 3; i++)
 		if (s->sig_ev[i] != NULL)
 			event_free(s->sig_ev[i]);
@@ -140,6 +210,7 @@ static void serve_free(struct serve *s)
 		hosts_source_free(s->hosts[i]);
 	for (size_t i = 0; i < s->nrecords; i++)
 		records_source_free(s->records[i]);
+	manual_source_free(s->manual);
 	free(s->hosts);
 	free(s->records);
 	if (s->publish_ev != NULL)
@@ -207,6 +278,9 @@ int serve_main(int argc, char **argv)
 		log_error("serve", "%s", err);
 		goto out;
 	}
+	/* Before the workers: once DNS answers, HTTP is listening too. */
+	if (start_http(&s) != 0)
+		goto out;
 	if (udp_server_start(s.udp) != 0) {
 		log_error("serve", "cannot start UDP workers");
 		goto out;

@@ -24,15 +24,15 @@
 
 struct manual_source {
 	struct registry *reg;
-	char *dir;              /* NULL: memory only */
-	char *path;             /* <dir>/manual.json */
+	char *dir;  /* NULL: memory only */
+	char *path; /* <dir>/manual.json */
 	char *domain;
 	char *env;
-	uint32_t conf_ttl;      /* --ttl */
-	int64_t api_ttl;        /* PUT /set/ttl, -1 when never set */
-	json_t *services;       /* {"id": canonical service} */
-	bool no_writes;         /* the file exists but could not be read: never overwrite it */
-	char error[512];        /* the last problem with the file, "" when none */
+	uint32_t conf_ttl; /* --ttl */
+	int64_t api_ttl;   /* PUT /set/ttl, -1 when never set */
+	json_t *services;  /* {"id": canonical service} */
+	bool no_writes;    /* the file exists but could not be read: never overwrite it */
+	char error[512];   /* the last problem with the file, "" when none */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -99,9 +99,9 @@ static json_t *parse_part(const char *field, const json_t *v, char *err, size_t 
 {
 	if (!json_is_string(v) || !name_ok(json_string_value(v), false, false)) {
 		set_err(err, errlen,
-		        "\"%s\" must be a DNS name: labels of letters, digits, '-' or '_' "
-		        "separated by dots, at most %d bytes",
-		        field, PART_MAX);
+			"\"%s\" must be a DNS name: labels of letters, digits, '-' or '_' "
+			"separated by dots, at most %d bytes",
+			field, PART_MAX);
 		return NULL;
 	}
 	return json_string(json_string_value(v));
@@ -125,9 +125,9 @@ static int add_ip(json_t *ips, const json_t *v, char *err, size_t errlen)
 		set_err(err, errlen, "\"ips\": \"%.64s\" is not an IPv4 or IPv6 address", s);
 		return -EINVAL;
 	}
-	json_array_foreach(ips, i, have)
-		if (strcmp(json_string_value(have), text) == 0)
-			return 0; /* the same address twice is one address */
+	json_array_foreach(ips, i,
+			   have) if (strcmp(json_string_value(have), text) ==
+				     0) return 0; /* the same address twice is one address */
 	if (json_array_size(ips) >= MANUAL_MAX_IPS) {
 		set_err(err, errlen, "\"ips\": at most %d addresses", MANUAL_MAX_IPS);
 		return -EINVAL;
@@ -152,9 +152,7 @@ static json_t *parse_ips(const json_t *v, bool single, char *err, size_t errlen)
 		set_err(err, errlen, "\"ips\" must be a list of IPv4 or IPv6 addresses");
 		goto fail;
 	}
-	json_array_foreach(v, i, e)
-		if (add_ip(ips, e, err, errlen) != 0)
-			goto fail;
+	json_array_foreach(v, i, e) if (add_ip(ips, e, err, errlen) != 0) goto fail;
 	if (json_array_size(ips) == 0) {
 		set_err(err, errlen, "\"ips\" must hold at least one address");
 		goto fail;
@@ -177,16 +175,17 @@ static json_t *parse_aliases(const json_t *v, char *err, size_t errlen)
 		return out;
 	if (!json_is_array(v) || json_array_size(v) > MANUAL_MAX_ALIASES) {
 		set_err(err, errlen, "\"aliases\" must be a list of at most %d names",
-		        MANUAL_MAX_ALIASES);
+			MANUAL_MAX_ALIASES);
 		goto fail;
 	}
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		const char *s = json_string_value(e);
 		if (s == NULL || !name_ok(s, true, true)) {
 			set_err(err, errlen,
-			        "\"aliases\": \"%.64s\" is not a DNS name (labels of letters, digits, "
-			        "'-' or '_', optionally \"*.\" in front)",
-			        s == NULL ? "(not a string)" : s);
+				"\"aliases\": \"%.64s\" is not a DNS name (labels of letters, digits, "
+				"'-' or '_', optionally \"*.\" in front)",
+				s == NULL ? "(not a string)" : s);
 			goto fail;
 		}
 		size_t len = strlen(s);
@@ -210,13 +209,14 @@ static json_t *parse_ttl(const json_t *v, char *err, size_t errlen)
 		if (t >= -1 && t <= (json_int_t)MANUAL_TTL_MAX)
 			return json_integer(t);
 	}
-	set_err(err, errlen, "\"ttl\" must be an integer from 0 to %u seconds, or -1 for the default",
-	        MANUAL_TTL_MAX);
+	set_err(err, errlen,
+		"\"ttl\" must be an integer from 0 to %u seconds, or -1 for the default",
+		MANUAL_TTL_MAX);
 	return NULL;
 }
 
 enum field { F_NAME, F_IMAGE, F_IPS, F_IP, F_TTL, F_ALIASES, F_COUNT };
-static const char *const field_names[F_COUNT] = {"name", "image", "ips", "ip", "ttl", "aliases"};
+static const char *const field_names[F_COUNT] = { "name", "image", "ips", "ip", "ttl", "aliases" };
 
 json_t *manual_service_parse(const json_t *in, const json_t *base, char *err, size_t errlen)
 {
@@ -226,20 +226,22 @@ json_t *manual_service_parse(const json_t *in, const json_t *base, char *err, si
 	json_t *out = NULL;
 
 	if (!json_is_object(in)) {
-		set_err(err, errlen, "the body must be a JSON object with \"name\", \"image\", "
-		                     "\"ips\", and optionally \"ttl\" and \"aliases\"");
+		set_err(err, errlen,
+			"the body must be a JSON object with \"name\", \"image\", "
+			"\"ips\", and optionally \"ttl\" and \"aliases\"");
 		return NULL;
 	}
-	json_object_foreach((json_t *)in, key, v) {
+	json_object_foreach((json_t *)in, key, v)
+	{
 		int f;
 		for (f = 0; f < F_COUNT; f++)
 			if (strcasecmp(key, field_names[f]) == 0)
 				break;
 		if (f == F_COUNT) {
 			set_err(err, errlen,
-			        "unknown field \"%.40s\": a service has \"name\", \"image\", \"ips\", "
-			        "\"ttl\" and \"aliases\"",
-			        key);
+				"unknown field \"%.40s\": a service has \"name\", \"image\", \"ips\", "
+				"\"ttl\" and \"aliases\"",
+				key);
 			return NULL;
 		}
 		if (given[f] != NULL) {
@@ -259,8 +261,8 @@ json_t *manual_service_parse(const json_t *in, const json_t *base, char *err, si
 				return NULL;
 			}
 		}
-		out = json_pack("{s:s, s:s, s:[], s:i, s:[]}", "name", "", "image", "", "ips", "ttl",
-		                -1, "aliases");
+		out = json_pack("{s:s, s:s, s:[], s:i, s:[]}", "name", "", "image", "", "ips",
+				"ttl", -1, "aliases");
 	} else {
 		out = json_deep_copy(base);
 	}
@@ -317,7 +319,8 @@ static int add_all(struct recset *out, const json_t *ips, uint32_t ttl, const ch
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(owner))
 		return -EINVAL;
-	json_array_foreach(ips, i, ip) {
+	json_array_foreach(ips, i, ip)
+	{
 		int ret = recset_add_addr(out, owner, json_string_value(ip), ttl);
 		if (ret < 0)
 			return ret;
@@ -325,8 +328,8 @@ static int add_all(struct recset *out, const json_t *ips, uint32_t ttl, const ch
 	return 0;
 }
 
-int manual_service_records(const json_t *svc, const struct manual_naming *nm,
-                           uint32_t default_ttl, struct recset *out)
+int manual_service_records(const json_t *svc, const struct manual_naming *nm, uint32_t default_ttl,
+			   struct recset *out)
 {
 	const char *name = json_string_value(json_object_get(svc, "name"));
 	const char *image = json_string_value(json_object_get(svc, "image"));
@@ -355,9 +358,8 @@ int manual_service_records(const json_t *svc, const struct manual_naming *nm,
 		return ret;
 	if (env[0] != '\0' && (ret = add_all(out, ips, ttl, "%s", suffix)) < 0)
 		return ret;
-	json_array_foreach(aliases, i, a)
-		if ((ret = add_all(out, ips, ttl, "%s", json_string_value(a))) < 0)
-			return ret;
+	json_array_foreach(aliases, i, a) if ((ret = add_all(out, ips, ttl, "%s",
+							     json_string_value(a))) < 0) return ret;
 	return 0;
 }
 
@@ -394,8 +396,8 @@ static void publish(struct manual_source *ms, const char *id, struct recset *rs)
 /* Write data to path through a temporary file in the same directory: fsync the
  * file, rename it over path, fsync the directory. A crash leaves the old file
  * or the new one, never a mix. */
-static int write_atomic(const char *dir, const char *path, const char *data, size_t len,
-                        char *err, size_t errlen)
+static int write_atomic(const char *dir, const char *path, const char *data, size_t len, char *err,
+			size_t errlen)
 {
 	char tmp[4096];
 	int fd = -1;
@@ -477,8 +479,8 @@ static int save(struct manual_source *ms, char *err, size_t errlen)
 	}
 	/* o takes the ttl's reference, O adds one to the services'. */
 	doc = json_pack("{s:i, s:o, s:O}", "version", 1, "ttl",
-	                ms->api_ttl >= 0 ? json_integer(ms->api_ttl) : json_null(), "services",
-	                ms->services);
+			ms->api_ttl >= 0 ? json_integer(ms->api_ttl) : json_null(), "services",
+			ms->services);
 	text = doc == NULL ? NULL : json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(doc);
 	/* One newline at the end, as editors expect. */
@@ -505,7 +507,7 @@ static int save(struct manual_source *ms, char *err, size_t errlen)
 }
 
 int manual_put(struct manual_source *ms, const char *id, json_t *svc, bool *created, char *err,
-               size_t errlen)
+	       size_t errlen)
 {
 	json_t *old = NULL;
 	struct recset *rs = NULL;
@@ -527,8 +529,9 @@ int manual_put(struct manual_source *ms, const char *id, json_t *svc, bool *crea
 	if (rs == NULL) {
 		json_decref(svc);
 		json_decref(old);
-		set_err(err, errlen, "the service's names are too long for DNS (a name holds at most "
-		                     "253 bytes with the domain)");
+		set_err(err, errlen,
+			"the service's names are too long for DNS (a name holds at most "
+			"253 bytes with the domain)");
 		return -EINVAL;
 	}
 	if (json_object_set_new(ms->services, id, svc) != 0) {
@@ -579,15 +582,16 @@ static void republish_defaults(struct manual_source *ms)
 	const char *id;
 	json_t *svc;
 
-	json_object_foreach(ms->services, id, svc) {
+	json_object_foreach(ms->services, id, svc)
+	{
 		if (json_integer_value(json_object_get(svc, "ttl")) >= 0)
 			continue;
 		struct recset *rs = build(ms, svc);
 		if (rs != NULL)
 			publish(ms, id, rs);
 		else
-			log_error("manual", "service %s: cannot rebuild its records (out of memory)",
-			          id);
+			log_error("manual",
+				  "service %s: cannot rebuild its records (out of memory)", id);
 	}
 }
 
@@ -623,10 +627,10 @@ const json_t *manual_get(const struct manual_source *ms, const char *id)
 json_t *manual_status(const struct manual_source *ms)
 {
 	return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:s?, s:s?}", "name", "manual", "kind",
-	                 "manual", "state", ms->error[0] ? "degraded" : "ok", "required", 0,
-	                 "services", (json_int_t)json_object_size(ms->services), "default_ttl",
-	                 (json_int_t)manual_default_ttl(ms), "file", ms->path, "error",
-	                 ms->error[0] ? ms->error : NULL);
+			 "manual", "state", ms->error[0] ? "degraded" : "ok", "required", 0,
+			 "services", (json_int_t)json_object_size(ms->services), "default_ttl",
+			 (json_int_t)manual_default_ttl(ms), "file", ms->path, "error",
+			 ms->error[0] ? ms->error : NULL);
 }
 
 /* Move a file berth cannot use out of the way, so a later save does not destroy
@@ -637,12 +641,13 @@ static void move_aside(struct manual_source *ms, const char *why)
 	snprintf(bad, sizeof(bad), "%s.bad-%lld", ms->path, (long long)time(NULL));
 	if (rename(ms->path, bad) == 0) {
 		log_error("manual", "%s: %s; moved it to %s", ms->path, why, bad);
-		snprintf(ms->error, sizeof(ms->error), "%s: %s; moved to %s", ms->path, why, bad);
+		snprintf(ms->error, sizeof(ms->error), "%.150s: %.150s; moved to %.180s", ms->path,
+			 why, bad);
 	} else {
 		log_error("manual", "%s: %s, and it cannot be moved aside (%s): not writing it",
-		          ms->path, why, strerror(errno));
-		snprintf(ms->error, sizeof(ms->error), "%s: %s; cannot be moved aside (%s)",
-		         ms->path, why, strerror(errno));
+			  ms->path, why, strerror(errno));
+		snprintf(ms->error, sizeof(ms->error), "%.150s: %.150s; cannot be moved aside (%s)",
+			 ms->path, why, strerror(errno));
 		ms->no_writes = true;
 	}
 }
@@ -661,13 +666,16 @@ static void load(struct manual_source *ms)
 	unsigned bad = 0;
 	int ret = watch_read_file(ms->path, &text, &len);
 
-	if (ret == -ENOENT)
-		return;
+	if (ret == -ENOENT || ret == -ENOTDIR)
+		return; /* no file yet (a missing directory is made at the first save) */
 	if (ret != 0) {
-		log_error("manual", "%s: cannot read it (%s): manual services cannot be changed "
-		          "until it can be read (restart berth then)", ms->path, strerror(-ret));
-		snprintf(ms->error, sizeof(ms->error), "%s: cannot read it: %s", ms->path,
-		         strerror(-ret));
+		const char *reason = ret == -EINVAL ? "not a regular file" : strerror(-ret);
+		log_error("manual",
+			  "%s: cannot read it (%s): manual services cannot be changed until it "
+			  "can be read (then restart berth)",
+			  ms->path, reason);
+		snprintf(ms->error, sizeof(ms->error), "%.300s: cannot read it: %s", ms->path,
+			 reason);
 		ms->no_writes = true;
 		return;
 	}
@@ -675,7 +683,7 @@ static void load(struct manual_source *ms)
 	free(text);
 	if (doc == NULL) {
 		snprintf(why, sizeof(why), "not valid JSON (line %d, column %d: %s)", jerr.line,
-		         jerr.column, jerr.text);
+			 jerr.column, jerr.text);
 		move_aside(ms, why);
 		return;
 	}
@@ -692,7 +700,8 @@ static void load(struct manual_source *ms)
 	}
 	if (json_is_integer(ttl))
 		ms->api_ttl = json_integer_value(ttl);
-	json_object_foreach(services, id, v) {
+	json_object_foreach(services, id, v)
+	{
 		char err[256];
 		json_t *svc = manual_service_parse(v, NULL, err, sizeof(err));
 		struct recset *rs = NULL;
@@ -707,7 +716,7 @@ static void load(struct manual_source *ms)
 			problem = "its names are too long for DNS";
 		if (problem != NULL) {
 			log_error("manual", "%s: service \"%.*s\" skipped: %s", ms->path,
-			          MANUAL_ID_MAX, id, problem);
+				  MANUAL_ID_MAX, id, problem);
 			json_decref(svc);
 			bad++;
 			continue;
@@ -727,12 +736,12 @@ static void load(struct manual_source *ms)
 		move_aside(ms, why);
 		if (!ms->no_writes && save(ms, err, sizeof(err)) == 0)
 			snprintf(ms->error, sizeof(ms->error), "%s: %s; the file was moved aside",
-			         ms->path, why);
+				 ms->path, why);
 	}
 }
 
 struct manual_source *manual_source_new(struct registry *reg, const char *state_dir,
-                                        const struct manual_naming *nm, uint32_t default_ttl)
+					const struct manual_naming *nm, uint32_t default_ttl)
 {
 	struct manual_source *ms = calloc(1, sizeof(*ms));
 	if (ms == NULL)

@@ -12,7 +12,7 @@
 struct registry;
 
 #define MANUAL_FILE "manual.json"
-#define MANUAL_ID_MAX 128       /* bytes in a service ID */
+#define MANUAL_ID_MAX 128 /* bytes in a service ID */
 #define MANUAL_MAX_SERVICES 4096
 #define MANUAL_MAX_IPS 64
 #define MANUAL_MAX_ALIASES 32
@@ -41,8 +41,8 @@ json_t *manual_service_parse(const json_t *in, const json_t *base, char *err, si
  * N.I[.E].D, *.N.I[.E].D (anything further left, as dnsdock), I[.E].D, E.D when
  * there is an environment, and at every alias (a full name). ttl -1 uses
  * default_ttl. 0 or a negative error (-EINVAL: a name too long for DNS). */
-int manual_service_records(const json_t *svc, const struct manual_naming *nm,
-                           uint32_t default_ttl, struct recset *out);
+int manual_service_records(const json_t *svc, const struct manual_naming *nm, uint32_t default_ttl,
+			   struct recset *out);
 
 /* --- The source --- */
 
@@ -55,7 +55,7 @@ struct manual_source;
  * used until PUT /set/ttl sets another. Strings in nm are copied. NULL when out
  * of memory. */
 struct manual_source *manual_source_new(struct registry *reg, const char *state_dir,
-                                        const struct manual_naming *nm, uint32_t default_ttl);
+					const struct manual_naming *nm, uint32_t default_ttl);
 /* Frees the source; its records stay in the registry (shutdown frees them). */
 void manual_source_free(struct manual_source *ms);
 
@@ -72,7 +72,7 @@ uint32_t manual_default_ttl(const struct manual_source *ms);
  * saved), -ENOMEM. */
 /* Create or replace; svc is canonical (manual_service_parse) and is taken. */
 int manual_put(struct manual_source *ms, const char *id, json_t *svc, bool *created, char *err,
-               size_t errlen);
+	       size_t errlen);
 int manual_delete(struct manual_source *ms, const char *id, char *err, size_t errlen);
 /* The TTL of services whose ttl is -1; their records are rebuilt. */
 int manual_set_ttl(struct manual_source *ms, uint32_t ttl, char *err, size_t errlen);

@@ -228,7 +228,7 @@ class Berth:
         args = list(args)
         if defaults:
             argv += ["--listen", hostport(host, self.port), "--docker", "none", "--http", "none",
-                     "--threads", "2"]
+                     "--threads", "2", "--state-dir", str(self.workdir / "state")]
             if upstream_none and not any(a == "--upstream" or a.startswith("--upstream=")
                                          for a in args):
                 argv += ["--upstream", "none"]
