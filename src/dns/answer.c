@@ -60,9 +60,50 @@ const struct dns_counters *dns_worker_counters(const struct dns_worker *w)
 	return &w->counters;
 }
 
+const uint32_t dns_latency_bounds_us[DNS_LATENCY_BUCKETS - 1] = { 50, 100, 250, 500, 1000,
+	                                                                5000, 25000 };
+
+const char *dns_qtype_slot_name(int slot)
+{
+	static const char *const names[DNS_QT_COUNT] = { "A", "AAAA", "PTR", "SRV", "TXT", "MX",
+		                                         "CNAME", "NS", "SOA", "ANY", "other" };
+	return slot >= 0 && slot < DNS_QT_COUNT ? names[slot] : "other";
+}
+
+static int qtype_slot(uint16_t qtype)
+{
+	switch (qtype) {
+	case KNOT_RRTYPE_A: return DNS_QT_A;
+	case KNOT_RRTYPE_AAAA: return DNS_QT_AAAA;
+	case KNOT_RRTYPE_PTR: return DNS_QT_PTR;
+	case KNOT_RRTYPE_SRV: return DNS_QT_SRV;
+	case KNOT_RRTYPE_TXT: return DNS_QT_TXT;
+	case KNOT_RRTYPE_MX: return DNS_QT_MX;
+	case KNOT_RRTYPE_CNAME: return DNS_QT_CNAME;
+	case KNOT_RRTYPE_NS: return DNS_QT_NS;
+	case KNOT_RRTYPE_SOA: return DNS_QT_SOA;
+	case KNOT_RRTYPE_ANY: return DNS_QT_ANY;
+	default: return DNS_QT_OTHER;
+	}
+}
+
+void dns_worker_latency(struct dns_worker *w, uint64_t ns, uint64_t n)
+{
+	int b = 0;
+	while (b < DNS_LATENCY_BUCKETS - 1 && ns > (uint64_t)dns_latency_bounds_us[b] * 1000)
+		b++;
+	w->counters.latency[b] += n;
+	w->counters.latency_sum_ns += ns * n;
+}
+
 void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c)
 {
 	sum->queries += c->queries;
+	for (int i = 0; i < DNS_QT_COUNT; i++)
+		sum->qtype[i] += c->qtype[i];
+	for (int i = 0; i < DNS_LATENCY_BUCKETS; i++)
+		sum->latency[i] += c->latency[i];
+	sum->latency_sum_ns += c->latency_sum_ns;
 	sum->forwarded += c->forwarded;
 	sum->dropped += c->dropped;
 	sum->truncated += c->truncated;
@@ -368,6 +409,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	    bad_qtype(knot_pkt_qtype(pkt)))
 		goto error;
 
+	w->counters.qtype[qtype_slot(knot_pkt_qtype(pkt))]++;
 	bool edns = knot_pkt_has_edns(pkt);
 	size_t opt_len = edns ? OPT_SIZE : 0;
 	if (!qi->tcp) {

@@ -24,9 +24,22 @@ struct dns_query_info {
 	const struct sockaddr *client; /* for split horizon; may be NULL */
 };
 
+/* Query types counted one by one; the rest are "other". */
+enum dns_qtype_slot {
+	DNS_QT_A, DNS_QT_AAAA, DNS_QT_PTR, DNS_QT_SRV, DNS_QT_TXT, DNS_QT_MX, DNS_QT_CNAME,
+	DNS_QT_NS, DNS_QT_SOA, DNS_QT_ANY, DNS_QT_OTHER, DNS_QT_COUNT
+};
+/* Upper bounds of the answer latency histogram, in microseconds (the last is +Inf). */
+#define DNS_LATENCY_BUCKETS 8
+extern const uint32_t dns_latency_bounds_us[DNS_LATENCY_BUCKETS - 1];
+const char *dns_qtype_slot_name(int slot);
+
 /* Counters one worker keeps (no sharing on the hot path). */
 struct dns_counters {
 	uint64_t queries;
+	uint64_t qtype[DNS_QT_COUNT];
+	uint64_t latency[DNS_LATENCY_BUCKETS]; /* answers by time from receipt to send */
+	uint64_t latency_sum_ns;
 	uint64_t rcode[16];
 	uint64_t forwarded;
 	uint64_t dropped;
@@ -38,6 +51,8 @@ struct dns_worker;
 struct dns_worker *dns_worker_new(void);
 void dns_worker_free(struct dns_worker *w);
 const struct dns_counters *dns_worker_counters(const struct dns_worker *w);
+/* n answers that took ns each (a batch: from receipt to send). */
+void dns_worker_latency(struct dns_worker *w, uint64_t ns, uint64_t n);
 /* sum += c, field by field. */
 void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c);
 

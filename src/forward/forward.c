@@ -281,8 +281,11 @@ static void on_answer(void *data, int err, void *packet, int len, int sec, char 
 {
 	struct fq *q = data;
 
-	if (q->f->submitting == q)
-		q->f->submitting = NULL;
+	if (q->f->submitting == q) {
+		q->f->submitting = NULL; /* answered inside ub_resolve_event: from the cache */
+		if (err == 0)
+			q->f->stats.cache_hits++;
+	}
 	q->in_ub = false;
 	if (err != 0 || !packet || len <= 0) {
 		log_debug("forward", "upstream failure: %s", err ? ub_strerror(err) : "no answer");

@@ -33,5 +33,6 @@ struct forward_stats {
 	uint64_t queries;
 	uint64_t answered;
 	uint64_t failed;
+	uint64_t cache_hits; /* answered from the cache, without asking upstream */
 };
 void forwarder_stats(const struct forwarder *f, struct forward_stats *out);

@@ -465,6 +465,24 @@ void http_get_metrics(struct http_server *hs, struct evhttp_request *req)
 		if (c.rcode[r] != 0 || r <= 5)
 			evbuffer_add_printf(b, "berth_queries_total{rcode=\"%s\"} %llu\n",
 					    rcode_names[r], (unsigned long long)c.rcode[r]);
+	family(b, "berth_queries_by_type_total", "counter", "DNS queries received, by query type.");
+	for (int i = 0; i < DNS_QT_COUNT; i++)
+		evbuffer_add_printf(b, "berth_queries_by_type_total{type=\"%s\"} %llu\n",
+				    dns_qtype_slot_name(i), (unsigned long long)c.qtype[i]);
+	family(b, "berth_answer_duration_seconds", "histogram",
+	       "Time from receiving a UDP query to sending its answer (per batch).");
+	uint64_t cum = 0;
+	for (int i = 0; i < DNS_LATENCY_BUCKETS; i++) {
+		cum += c.latency[i];
+		if (i < DNS_LATENCY_BUCKETS - 1)
+			evbuffer_add_printf(b, "berth_answer_duration_seconds_bucket{le=\"%g\"} %llu\n",
+					    dns_latency_bounds_us[i] / 1e6, (unsigned long long)cum);
+		else
+			evbuffer_add_printf(b, "berth_answer_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+					    (unsigned long long)cum);
+	}
+	evbuffer_add_printf(b, "berth_answer_duration_seconds_sum %.9f\n", c.latency_sum_ns / 1e9);
+	evbuffer_add_printf(b, "berth_answer_duration_seconds_count %llu\n", (unsigned long long)cum);
 	family(b, "berth_forwarded_total", "counter", "DNS queries handed to the forwarder.");
 	evbuffer_add_printf(b, "berth_forwarded_total %llu\n", (unsigned long long)c.forwarded);
 	family(b, "berth_dropped_total", "counter",
@@ -488,6 +506,10 @@ void http_get_metrics(struct http_server *hs, struct evhttp_request *req)
 		       "Upstream queries that failed or timed out (the client got SERVFAIL).");
 		evbuffer_add_printf(b, "berth_forward_failed_total %llu\n",
 				    (unsigned long long)st.failed);
+		family(b, "berth_forward_cache_hits_total", "counter",
+		       "Forwarded queries answered from the cache.");
+		evbuffer_add_printf(b, "berth_forward_cache_hits_total %llu\n",
+				    (unsigned long long)st.cache_hits);
 	}
 
 	family(b, "berth_records", "gauge", "Records served, by source kind.");

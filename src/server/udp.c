@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -192,6 +193,8 @@ static void *worker_main(void *arg)
 				log_error("udp", "receive: %s", strerror(errno));
 			break;
 		}
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int nout = 0;
 		rcu_read_lock();
 		const struct snapshot *snap = registry_current(u->ctx->reg);
@@ -237,6 +240,10 @@ static void *worker_main(void *arg)
 			}
 			sent += r;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		dns_worker_latency(w->dns,
+		                   (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec)),
+		                   (uint64_t)nout);
 	}
 	rcu_unregister_thread();
 	return NULL;

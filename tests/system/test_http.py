@@ -243,7 +243,7 @@ def parse_metrics(text):
     for line in text.splitlines():
         if line.startswith("# TYPE "):
             name, kind = line.split()[2:4]
-            assert kind in ("counter", "gauge"), line
+            assert kind in ("counter", "gauge", "histogram"), line
             assert name not in typed, "TYPE twice: " + line
             typed.add(name)
             continue
@@ -251,7 +251,8 @@ def parse_metrics(text):
             continue
         m = METRIC_LINE.match(line)
         assert m, "bad sample line: %r" % line
-        assert m.group(1) in typed, "sample before its TYPE: %r" % line
+        base = re.sub(r"_(bucket|sum|count)$", "", m.group(1))
+        assert m.group(1) in typed or base in typed, "sample before its TYPE: %r" % line
         out.setdefault(m.group(1), {})[m.group(2) or ""] = float(m.group(3))
     return out
 
@@ -274,6 +275,13 @@ def test_metrics(berth):
     assert m["berth_http_requests_total"]['{code="200"}'] >= 2
     assert m["berth_source_up"]['{source="manual",kind="manual"}'] == 1
     assert m["berth_build_info"]
+    a_type = '{type="A"}'
+    assert m["berth_queries_by_type_total"][a_type] - before["berth_queries_by_type_total"][a_type] >= 4
+    # the latency histogram counts every UDP answer, cumulative up to +Inf
+    hist = m["berth_answer_duration_seconds_bucket"]
+    assert hist['{le="+Inf"}'] >= 4
+    assert hist['{le="5e-05"}'] <= hist['{le="0.001"}'] <= hist['{le="+Inf"}']
+    assert m["berth_answer_duration_seconds_count"][""] == hist['{le="+Inf"}']
     for name in ("berth_forwarded_total", "berth_dropped_total", "berth_truncated_total",
                  "berth_uptime_seconds", "berth_http_connections", "berth_manual_services"):
         assert name in m, name
