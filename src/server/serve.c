@@ -146,22 +146,31 @@ static void http_counters(void *arg, struct dns_counters *out)
 		tcp_server_counters(s->tcp, out);
 }
 
-/* Placeholder until every source reports its own state: one entry per
- * configured hosts dir and records file. */
+static json_t *file_source_json(const char *name, const char *kind,
+                                 const struct source_status *st)
+{
+	const char *state = st->bad_lines > 0 || st->last_error[0] ? "degraded" : "ok";
+	return json_pack("{s:s, s:s, s:s, s:b, s:s?, s:s, s:I, s:I, s:I}", "name", name, "kind",
+	                 kind, "state", state, "required", 0, "error",
+	                 st->last_error[0] ? st->last_error : NULL, "path", name, "files",
+	                 (json_int_t)st->files, "records", (json_int_t)st->records, "bad_lines",
+	                 (json_int_t)st->bad_lines);
+}
+
+/* Every source with its state, for /status, /health and the page. */
 static json_t *http_sources_cb(void *arg)
 {
 	struct serve *s = arg;
 	json_t *a = json_array();
-	for (size_t i = 0; i < s->conf.hosts_dirs.n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b, s:n, s:s}", "name",
-		                                   s->conf.hosts_dirs.v[i], "kind", "hosts", "state",
-		                                   "ok", "required", 0, "error", "path",
-		                                   s->conf.hosts_dirs.v[i]));
-	for (size_t i = 0; i < s->conf.records.n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b, s:n, s:s}", "name",
-		                                   s->conf.records.v[i], "kind", "records", "state",
-		                                   "ok", "required", 0, "error", "path",
-		                                   s->conf.records.v[i]));
+	struct source_status st;
+	for (size_t i = 0; i < s->nhosts; i++) {
+		hosts_source_status(s->hosts[i], &st);
+		json_array_append_new(a, file_source_json(hosts_source_dir(s->hosts[i]), "hosts", &st));
+	}
+	for (size_t i = 0; i < s->nrecords; i++) {
+		records_source_status(s->records[i], &st);
+		json_array_append_new(a, file_source_json(s->conf.records.v[i], "records", &st));
+	}
 	return a;
 }
 

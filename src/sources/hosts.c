@@ -169,6 +169,8 @@ int hosts_parse(struct recset *out, const char *file, const char *text, size_t l
 struct known {
 	char *name;
 	unsigned gen;
+	size_t records;
+	unsigned bad;
 };
 
 struct hosts_source {
@@ -180,11 +182,30 @@ struct hosts_source {
 	struct known *files; /* files whose origin is in the registry */
 	size_t nfiles;
 	size_t cap;
+	char last_error[256];
 };
 
 static void log_bad_line(void *arg, const char *file, unsigned line, const char *msg)
 {
-	log_warn("hosts", "%s:%u: %s", file, line, msg);
+	struct hosts_source *hs = arg;
+	log_warn("hosts", "%.150s:%u: %.90s", file, line, msg);
+	snprintf(hs->last_error, sizeof(hs->last_error), "%.150s:%u: %.90s", file, line, msg);
+}
+
+void hosts_source_status(const struct hosts_source *hs, struct source_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->files = (unsigned)hs->nfiles;
+	for (size_t i = 0; i < hs->nfiles; i++) {
+		out->records += hs->files[i].records;
+		out->bad_lines += hs->files[i].bad;
+	}
+	snprintf(out->last_error, sizeof(out->last_error), "%s", hs->last_error);
+}
+
+const char *hosts_source_dir(const struct hosts_source *hs)
+{
+	return hs->dir;
 }
 
 static struct known *find_known(struct hosts_source *hs, const char *name)
@@ -210,7 +231,7 @@ static int add_known(struct hosts_source *hs, const char *name)
 	char *copy = strdup(name);
 	if (copy == NULL)
 		return -ENOMEM;
-	hs->files[hs->nfiles++] = (struct known){ copy, hs->gen };
+	hs->files[hs->nfiles++] = (struct known){ .name = copy, .gen = hs->gen };
 	return 0;
 }
 
@@ -248,6 +269,8 @@ static void sync_file(struct hosts_source *hs, const char *name)
 	if (ret < 0) {
 		log_warn("hosts", "%s: cannot read (%s); keeping its records", path,
 			 strerror(-ret));
+		snprintf(hs->last_error, sizeof(hs->last_error), "%.170s: cannot read (%.60s)", path,
+			 strerror(-ret));
 		goto out;
 	}
 	rs = recset_new();
@@ -255,7 +278,7 @@ static void sync_file(struct hosts_source *hs, const char *name)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = hosts_parse(rs, path, text, len, hs->ttl, log_bad_line, NULL);
+	ret = hosts_parse(rs, path, text, len, hs->ttl, log_bad_line, hs);
 	if (ret < 0)
 		goto fail;
 	if (add_known(hs, name) < 0) {
@@ -264,6 +287,9 @@ static void sync_file(struct hosts_source *hs, const char *name)
 	}
 	log_info("hosts", "%s: %zu records%s", path, recset_count(rs),
 		 ret > 0 ? ", bad lines skipped" : "");
+	struct known *k = find_known(hs, name);
+	k->records = recset_count(rs);
+	k->bad = (unsigned)ret;
 	snprintf(origin, sizeof(origin), "hosts:%s", path);
 	registry_set(hs->reg, origin, rs); /* complete set, one swap: names never vanish */
 	rs = NULL;

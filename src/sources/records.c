@@ -508,11 +508,25 @@ struct records_source {
 	char *origin;
 	uint32_t ttl;
 	bool loaded; /* the origin is in the registry */
+	size_t records;
+	unsigned bad;
+	char last_error[256];
 };
 
 static void log_bad_line(void *arg, const char *file, unsigned line, const char *msg)
 {
+	struct records_source *rs = arg;
 	log_warn("records", "%s:%u: %s", file, line, msg);
+	snprintf(rs->last_error, sizeof(rs->last_error), "%.150s:%u: %.90s", file, line, msg);
+}
+
+void records_source_status(const struct records_source *rs, struct source_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->files = rs->loaded ? 1 : 0;
+	out->records = rs->loaded ? rs->records : 0;
+	out->bad_lines = rs->bad;
+	snprintf(out->last_error, sizeof(out->last_error), "%s", rs->last_error);
 }
 
 /* Read and publish the file. A file that is gone takes its records with it;
@@ -532,6 +546,8 @@ static int load(struct records_source *rs)
 		if (ret != -ENOENT || rs->loaded)
 			log_warn("records", "%s: cannot read (%s)%s", rs->path, strerror(-ret),
 				 rs->loaded ? "; keeping its records" : "");
+		snprintf(rs->last_error, sizeof(rs->last_error), "%.170s: cannot read (%.60s)", rs->path,
+			 strerror(-ret));
 		goto out;
 	}
 	set = recset_new();
@@ -539,13 +555,15 @@ static int load(struct records_source *rs)
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = records_parse(set, rs->path, text, len, rs->ttl, log_bad_line, NULL);
+	ret = records_parse(set, rs->path, text, len, rs->ttl, log_bad_line, rs);
 	if (ret < 0) {
 		log_error("records", "%s: %s; keeping its records", rs->path, strerror(-ret));
 		goto out;
 	}
 	log_info("records", "%s: %zu records%s", rs->path, recset_count(set),
 		 ret > 0 ? ", bad lines skipped" : "");
+	rs->records = recset_count(set);
+	rs->bad = (unsigned)ret;
 	registry_set(rs->reg, rs->origin, set);
 	set = NULL;
 	rs->loaded = true;

@@ -25,3 +25,4 @@ struct records_source *records_source_new(struct event_base *base, struct regist
                                           const char *path, uint32_t ttl);
 void records_source_reload(struct records_source *rs);
 void records_source_free(struct records_source *rs);
+void records_source_status(const struct records_source *rs, struct source_status *out);

@@ -167,6 +167,20 @@ def test_status(berth):
     assert v["problems"] == []
 
 
+def test_status_reports_file_sources(berth):
+    hosts = [s for s in get(berth.http, "/status").json()["sources"] if s["kind"] == "hosts"]
+    assert len(hosts) == 1 and hosts[0]["state"] == "ok" and hosts[0]["records"] > 0
+    # a bad line makes the source degraded, naming file and line; its good lines stay
+    (berth.hosts_dir / "broken").write_text("10.9.9.9 fine.docker\nnot-an-address oops\n")
+    def degraded():
+        s = [s for s in get(berth.http, "/status").json()["sources"] if s["kind"] == "hosts"][0]
+        return s if s["state"] == "degraded" else None
+    s = wait_until(degraded, timeout=5)
+    assert s["bad_lines"] == 1 and "broken:2" in s["error"], s
+    assert berth.query("fine.docker.", "A").answer
+    assert get(berth.http, "/health").json()["status"] == "healthy"  # not a required source
+
+
 def test_records_shape(berth):
     r = get(berth.http, "/dns/records")
     assert r.status == 200
