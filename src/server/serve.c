@@ -15,10 +15,12 @@
 #include "server/server.h"
 #include "server/tcp.h"
 #include "server/udp.h"
+#include "sources/docker/docker.h"
 #include "sources/hosts.h"
 #include "sources/manual.h"
 #include "sources/records.h"
 #include "store/registry.h"
+#include "util/hostip.h"
 #include "util/log.h"
 
 struct serve {
@@ -36,6 +38,8 @@ struct serve {
 	struct event *sig_ev[3];
 	struct manual_source *manual;
 	struct http_server *http;
+	struct docker_source *docker;
+	char host_ip[64];       /* --host-ip, or detected; "" = unknown */
 };
 
 static void on_publish(evutil_socket_t fd, short what, void *arg)
@@ -113,6 +117,38 @@ static int start_sources(struct serve *s)
 	return 0;
 }
 
+/* The Docker source, unless --docker none. It starts even when no engine
+ * answers yet, and connects when one appears. */
+static int start_docker(struct serve *s)
+{
+	const struct serve_conf *c = &s->conf;
+	if (c->docker_none)
+		return 0;
+	if (c->host_ip != NULL)
+		snprintf(s->host_ip, sizeof(s->host_ip), "%s", c->host_ip);
+	else if (hostip_detect("/proc/net/route", s->host_ip, sizeof(s->host_ip)) != 0)
+		log_info("docker", "no host address found: joyride.host.name and host-network "
+		         "containers get no records (set --host-ip)");
+	struct docker_source_conf dc = {
+		.endpoint = c->docker,
+		.tls_ca = c->docker_tls_ca,
+		.tls_cert = c->docker_tls_cert,
+		.tls_key = c->docker_tls_key,
+		.naming = {
+			.domain = c->domain,
+			.environment = c->environment ? c->environment : "",
+			.ttl = c->ttl,
+			.host_ip = s->host_ip[0] ? s->host_ip : NULL,
+			.bare_hostnames = c->bare_hostnames,
+			.include_unhealthy = c->include_unhealthy,
+			.all = c->all,
+			.networks = c->networks.n > 0 ? (const char *const *)c->networks.v : NULL,
+		},
+	};
+	s->docker = docker_source_new(s->base, s->reg, &dc);
+	return s->docker != NULL ? 0 : -EINVAL; /* the reason is logged */
+}
+
 static int start_forwarder(struct serve *s)
 {
 	struct serve_conf *c = &s->conf;
@@ -163,6 +199,19 @@ static json_t *http_sources_cb(void *arg)
 	struct serve *s = arg;
 	json_t *a = json_array();
 	struct source_status st;
+	if (s->docker != NULL) {
+		struct docker_status ds;
+		docker_source_status(s->docker, &ds);
+		const char *state = ds.connected ? "ok" : ds.last_error[0] ? "down" : "starting";
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:s, s:b, s:s?, s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I}}",
+			             "name", "docker", "kind", "docker", "state", state, "required", 1,
+			             "error", ds.last_error[0] ? ds.last_error : NULL, "endpoint",
+			             ds.endpoint, "api_version", ds.api_version, "engine_version",
+			             ds.engine_version, "containers", (json_int_t)ds.containers,
+			             "last_event_ns", (json_int_t)ds.last_event_ns, "counters", "events",
+			             (json_int_t)ds.events, "reconnects", (json_int_t)ds.reconnects));
+	}
 	for (size_t i = 0; i < s->nhosts; i++) {
 		hosts_source_status(s->hosts[i], &st);
 		json_array_append_new(a, file_source_json(hosts_source_dir(s->hosts[i]), "hosts", &st));
@@ -220,6 +269,7 @@ static void serve_free(struct serve *s)
 	for (size_t i = 0; i < s->nrecords; i++)
 		records_source_free(s->records[i]);
 	manual_source_free(s->manual);
+	docker_source_free(s->docker);
 	free(s->hosts);
 	free(s->records);
 	if (s->publish_ev != NULL)
@@ -278,7 +328,8 @@ int serve_main(int argc, char **argv)
 		}
 	}
 	registry_on_change(s.reg, schedule_publish, &s);
-	if (start_sources(&s) != 0 || registry_publish(s.reg) != 0 || start_forwarder(&s) != 0)
+	if (start_sources(&s) != 0 || start_docker(&s) != 0 || registry_publish(s.reg) != 0 ||
+	    start_forwarder(&s) != 0)
 		goto out;
 
 	s.udp = udp_server_new(&s.ctx, err, sizeof(err));

@@ -126,7 +126,8 @@ static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 	struct sock_ctx *sc = arg;
 	struct docker_client *c = sc->c;
 	int running = 0;
-	int flags = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+	int flags = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
+		    ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
 	/* sc may be freed inside: use only c afterwards. */
 	curl_multi_socket_action(c->multi, fd, flags, &running);
 	dispatch(c);
@@ -268,16 +269,22 @@ static int map_error(struct docker_req *r, CURLcode rc, const char **msg)
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
 		curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &oserr);
-		if (oserr == ENOENT || oserr == EACCES || oserr == ECONNREFUSED ||
-		    oserr == ENETUNREACH || oserr == EHOSTUNREACH)
-			return -(int)oserr;
-		return -ECONNREFUSED;
+		if (oserr <= 0)
+			oserr = ECONNREFUSED;
+		/* curl speaks of "localhost port 80" even for a unix socket: say what failed. */
+		snprintf(r->errbuf, sizeof(r->errbuf), "cannot connect to %s: %s",
+			 r->c->unix_socket ? r->c->unix_path : r->c->base_url,
+			 strerror((int)oserr));
+		*msg = r->errbuf;
+		return -(int)oserr;
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return -EHOSTUNREACH;
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
-	case CURLE_WRITE_ERROR:
 	case CURLE_FILESIZE_EXCEEDED:
+		*msg = "answer larger than the limit";
+		return -EFBIG;
+	case CURLE_WRITE_ERROR:
 		if (r->too_big) {
 			*msg = "answer larger than the limit";
 			return -EFBIG;
@@ -695,8 +702,8 @@ int docker_client_new(struct event_base *base, const struct docker_client_conf *
 		}
 		rc = pick_file(conf->tls_ca, dir, "ca.pem", &c->ca, "CA", err, errlen);
 		if (rc == 0)
-			rc = pick_file(conf->tls_cert, dir, "cert.pem", &c->cert, "certificate", err,
-				       errlen);
+			rc = pick_file(conf->tls_cert, dir, "cert.pem", &c->cert, "certificate",
+				       err, errlen);
 		if (rc == 0)
 			rc = pick_file(conf->tls_key, dir, "key.pem", &c->key, "key", err, errlen);
 		free(home_dir);
@@ -708,10 +715,9 @@ int docker_client_new(struct event_base *base, const struct docker_client_conf *
 			rc = -EINVAL;
 			goto fail;
 		}
-		c->describe = str_printf("%s (TLS, CA %s%s%s)", c->base_url,
-					 c->ca ? c->ca : "system store",
-					 c->cert ? ", client certificate " : "",
-					 c->cert ? c->cert : "");
+		c->describe = str_printf(
+			"%s (TLS, CA %s%s%s)", c->base_url, c->ca ? c->ca : "system store",
+			c->cert ? ", client certificate " : "", c->cert ? c->cert : "");
 	} else if (c->describe == NULL) {
 		c->describe = strdup(c->base_url);
 	}

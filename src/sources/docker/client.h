@@ -20,16 +20,16 @@ struct docker_client_conf {
 	const char *tls_ca;
 	const char *tls_cert;
 	const char *tls_key;
-	long timeout_ms;  /* whole-request limit of docker_get; 0 = 15 s */
-	long connect_ms;  /* connection limit of every request; 0 = 5 s */
-	size_t max_body;  /* docker_get body limit; 0 = 16 MiB */
-	size_t max_line;  /* stream line limit (longer lines are dropped); 0 = 1 MiB */
+	long timeout_ms; /* whole-request limit of docker_get; 0 = 15 s */
+	long connect_ms; /* connection limit of every request; 0 = 5 s */
+	size_t max_body; /* docker_get body limit; 0 = 16 MiB */
+	size_t max_line; /* stream line limit (longer lines are dropped); 0 = 1 MiB */
 };
 
 /* Create a client on base. Nothing is sent yet. 0, or a negative error with a reason in err
  * (bad endpoint, unreadable TLS file, out of memory). */
 int docker_client_new(struct event_base *base, const struct docker_client_conf *conf,
-                      struct docker_client **out, char *err, size_t errlen);
+		      struct docker_client **out, char *err, size_t errlen);
 /* Cancel every request without calling back, and free. NULL is a no-op. Not from a callback. */
 void docker_client_free(struct docker_client *c);
 
@@ -57,12 +57,12 @@ typedef void (*docker_end_fn)(int status, const char *msg, void *arg);
  * exactly once, from the event loop, unless the request is cancelled first; the request is gone
  * after it. NULL when out of memory (no callback then). */
 struct docker_req *docker_get(struct docker_client *c, const char *path, docker_body_fn fn,
-                              void *arg);
+			      void *arg);
 /* Start a long-lived GET whose body is split into lines: no overall timeout, no low-speed
  * limit. on_open (may be NULL) once on a 2xx answer, on_line for each line, then on_end once.
  * NULL when out of memory. */
 struct docker_req *docker_stream(struct docker_client *c, const char *path, docker_open_fn on_open,
-                                 docker_line_fn on_line, docker_end_fn on_end, void *arg);
+				 docker_line_fn on_line, docker_end_fn on_end, void *arg);
 /* Stop a request: no callback follows. Allowed from any callback of this client, but not on a
  * request whose final callback (docker_body_fn or docker_end_fn) already ran. NULL is a no-op. */
 void docker_cancel(struct docker_req *r);

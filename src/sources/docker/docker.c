@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "sources/docker/client.h"
+#include "sources/docker/events.h"
 #include "sources/docker/inspect.h"
 #include "store/registry.h"
 #include "util/err.h"
@@ -22,18 +23,24 @@
 #define ORIGIN_PREFIX "docker:"
 #define INSPECT_CONCURRENCY 8
 #define INSPECT_RETRIES 3
+#define MAX_RESTARTS 4 /* newer events that may cancel an inspect in flight, in a row */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
-#define LOG_EVERY_S 60   /* at most one repeated log line of a kind per minute */
-#define STABLE_S 10      /* a connection that lived this long resets the backoff */
-#define PING_EVERY_S 30  /* a hung engine (stream open, nothing answered) is noticed by this */
+#define LOG_EVERY_S 60  /* at most one repeated log line of a kind per minute */
+#define STABLE_S 10     /* a connection that lived this long resets the backoff */
+#define PING_EVERY_S 30 /* a hung engine (stream open, nothing answered) is noticed by this */
 #define ID_MAX 64
 
-/* The events berth acts on; the engine drops the rest (exec_*, attach, ...) before sending. */
+/* The events berth acts on; the engine drops the rest (exec_*, attach, ...) before sending.
+ * Podman's compatible API says "cleanup" (sometimes without a "die") and "remove" for
+ * "destroy", and "died" in older versions. */
 static const char EVENT_FILTERS[] =
 	"{\"type\":[\"container\",\"network\"],"
-	"\"event\":[\"create\",\"start\",\"restart\",\"die\",\"stop\",\"pause\",\"unpause\","
-	"\"rename\",\"update\",\"destroy\",\"health_status\",\"connect\",\"disconnect\"]}";
+	"\"event\":[\"create\",\"start\",\"restart\",\"die\",\"died\",\"stop\",\"pause\","
+	"\"unpause\",\"rename\",\"update\",\"destroy\",\"remove\",\"cleanup\","
+	"\"health_status\",\"connect\",\"disconnect\"]}";
+/* For an engine that refuses the list above: every container and network event. */
+static const char TYPE_FILTERS[] = "{\"type\":[\"container\",\"network\"]}";
 
 enum queue { Q_NONE = 0, Q_URGENT, Q_BULK };
 
@@ -41,18 +48,20 @@ enum queue { Q_NONE = 0, Q_URGENT, Q_BULK };
 struct ctr {
 	struct docker_source *s;
 	char id[ID_MAX + 1];
-	struct ctr *hnext;        /* hash chain */
+	struct ctr *hnext;         /* hash chain */
 	struct ctr *qprev, *qnext; /* in a queue */
 	enum queue q;
-	struct docker_req *req;   /* inspect in flight */
-	uint64_t gen;             /* bumped by every event */
-	uint64_t req_gen;         /* gen when the inspect in flight was sent */
-	uint64_t event_epoch;     /* source epoch at its last event */
+	struct docker_req *req; /* inspect in flight */
+	uint64_t gen;           /* bumped by every event */
+	uint64_t req_gen;       /* gen when the inspect in flight was sent */
+	uint64_t event_epoch;   /* source epoch at its last event */
+	double event_at;        /* monotonic seconds of its last event, 0 = none pending */
 	unsigned retries;
-	bool want;    /* an inspect newer than the one in flight is wanted */
-	bool named;   /* has an origin in the registry */
-	bool listed;  /* in the last container list */
-	bool warned;  /* its odd JSON was logged once */
+	unsigned restarts; /* inspects cancelled for a newer event since the last answer */
+	bool want;         /* an inspect newer than the one in flight is wanted */
+	bool named;        /* has an origin in the registry */
+	bool listed;       /* in the last container list */
+	bool warned;       /* its odd JSON was logged once */
 };
 
 struct fifo {
@@ -76,11 +85,12 @@ struct docker_source {
 	struct docker_req *version_req, *stream_req, *list_req, *ping_req;
 	struct event *retry_ev, *ping_ev;
 	unsigned backoff_ms;
-	unsigned attempts;   /* failed attempts in this outage */
+	unsigned attempts; /* failed attempts in this outage */
 	bool ever_connected;
-	bool outage;         /* an outage has been logged and not yet ended by a connection */
-	double connected_at; /* monotonic seconds */
-	struct ratelog conn_log, fail_log, line_log, inspect_log;
+	bool type_filters_only; /* the engine refused EVENT_FILTERS */
+	bool outage;            /* an outage was logged, and no connection has been stable since */
+	double connected_at;    /* monotonic seconds */
+	struct ratelog conn_log, lost_log, fail_log, line_log, list_log, inspect_log;
 	uint64_t epoch, list_epoch;
 	/* containers by ID */
 	struct ctr **buckets;
@@ -130,6 +140,24 @@ static bool id_ok(const char *s)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return true;
+}
+
+/* What an engine's error answer says: its JSON "message", else the printable start of the
+ * body, for a log line. */
+static const char *err_text(const char *body, size_t len, char *out, size_t outlen)
+{
+	json_t *v = json_loadb(body, len, 0, NULL);
+	const char *m = json_string_value(json_object_get(v, "message"));
+	size_t o = 0;
+	if (m == NULL)
+		m = body;
+	for (; *m && o + 1 < outlen; m++)
+		out[o++] = (*m >= 0x20 && *m < 0x7f) ? *m : ' ';
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	json_decref(v);
+	return out;
 }
 
 /* ---- containers: hash table and queues ---- */
@@ -257,15 +285,20 @@ static void ctr_unset(struct docker_source *s, struct ctr *c)
 	s->named--;
 }
 
-/* The container is gone: its names go, and so does what we knew of it. */
-static void ctr_forget(struct docker_source *s, struct ctr *c)
+static void cancel_inspect(struct docker_source *s, struct ctr *c)
 {
-	dequeue(s, c);
 	if (c->req) {
 		docker_cancel(c->req);
 		c->req = NULL;
 		s->inflight--;
 	}
+}
+
+/* The container is gone: its names go, and so does what we knew of it. */
+static void ctr_forget(struct docker_source *s, struct ctr *c)
+{
+	dequeue(s, c);
+	cancel_inspect(s, c);
 	ctr_unset(s, c);
 	struct ctr **pp = &s->buckets[id_hash(c->id) & (s->nbuckets - 1)];
 	while (*pp != c)
@@ -288,16 +321,20 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 
 	if (rc < 0) {
 		if (!c->warned)
-			log_warn("docker", "container %.12s: unusable inspect answer (%s); keeping "
-				 "what was known of it", c->id, err);
+			log_warn("docker",
+				 "container %.12s: unusable inspect answer (%s); keeping "
+				 "what was known of it",
+				 c->id, err);
 		c->warned = true;
 		return;
 	}
 	const struct container_facts *f = docker_inspect_facts(in);
 	if (strcmp(f->id, c->id) != 0) {
 		if (!c->warned)
-			log_warn("docker", "container %.12s: inspect answered for another ID (%.12s); "
-				 "ignored", c->id, f->id);
+			log_warn("docker",
+				 "container %.12s: inspect answered for another ID (%.12s); "
+				 "ignored",
+				 c->id, f->id);
 		c->warned = true;
 		docker_inspect_free(in);
 		return;
@@ -310,6 +347,10 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 	}
 	struct recset *rs = recset_new();
 	rc = rs ? naming_records(f, &s->naming, rs) : -ENOMEM;
+	if (c->event_at > 0 && log_enabled(LOG_DEBUG))
+		log_debug("docker", "container %.12s: inspected %.2f ms after its event", c->id,
+			  (now_s() - c->event_at) * 1e3);
+	c->event_at = 0;
 	if (rc == 0) {
 		ctr_set(s, c, rs);
 	} else {
@@ -317,13 +358,17 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 		if (rc == 1)
 			ctr_unset(s, c);
 		else
-			log_warn("docker", "container %.12s: no records (%s); keeping the previous "
-				 "ones", c->id, berth_strerror(rc));
+			log_warn("docker",
+				 "container %.12s: no records (%s); keeping the previous "
+				 "ones",
+				 c->id, berth_strerror(rc));
 	}
 	docker_inspect_free(in);
 }
 
 static void inspect_done(int status, const char *body, size_t len, void *arg);
+static void conn_fail(struct docker_source *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void start_inspect(struct docker_source *s, struct ctr *c)
 {
@@ -344,8 +389,10 @@ static void inspect_done(int status, const char *body, size_t len, void *arg)
 	struct ctr *c = arg;
 	struct docker_source *s = c->s;
 	bool stale = c->gen != c->req_gen;
+	char msg[120];
 
 	c->req = NULL;
+	c->restarts = 0;
 	s->inflight--;
 	if (stale && !c->want) {
 		/* A die/stop arrived meanwhile and removed the names: this answer is older. */
@@ -357,17 +404,28 @@ static void inspect_done(int status, const char *body, size_t len, void *arg)
 		/* Even a stale answer is newer than what the registry has; the re-inspect below
 		 * brings the rest. */
 		apply(s, c, body, len);
+	} else if (status == -ENOENT || status == -ECONNREFUSED || status == -EACCES ||
+		   status == -EHOSTUNREACH || status == -ENETUNREACH) {
+		/* The engine is going away; the stream would end in a moment. Start over now. */
+		conn_fail(s, "%.140s", body);
+		return;
 	} else {
-		if (ratelog_ok(&s->inspect_log)) {
-			if (status < 0)
-				log_warn("docker", "container %.12s: inspect failed: %s", c->id, body);
-			else
-				log_warn("docker", "container %.12s: inspect failed: HTTP %d %.200s",
-					 c->id, status, body);
-		}
+		if (status < 0)
+			log_debug("docker", "container %.12s: inspect failed: %s", c->id, body);
+		else if (ratelog_ok(&s->inspect_log))
+			log_warn("docker", "container %.12s: inspect failed: HTTP %d %s", c->id,
+				 status, err_text(body, len, msg, sizeof(msg)));
+		if (status == -EFBIG)
+			c->retries = INSPECT_RETRIES; /* asking again gets the same answer */
 		if (++c->retries <= INSPECT_RETRIES && s->phase != P_WAIT) {
 			c->want = true;
 			stale = true;
+		} else if (s->phase != P_WAIT && ratelog_ok(&s->inspect_log)) {
+			log_warn("docker",
+				 "container %.12s: inspect failed (%s%.120s); keeping what "
+				 "was known until its next event",
+				 c->id, status < 0 ? "" : "HTTP error ",
+				 status < 0 ? body : err_text(body, len, msg, sizeof(msg)));
 		}
 	}
 	if (c && stale && c->want)
@@ -401,8 +459,16 @@ static void touch(struct docker_source *s, const char *id)
 	}
 	c->gen++;
 	c->event_epoch = s->epoch;
+	c->event_at = now_s();
 	c->want = true;
 	c->retries = 0;
+	if (c->req != NULL && c->restarts < MAX_RESTARTS) {
+		/* The inspect in flight was sent before this event, maybe while the engine held
+		 * the container's lock (a network connect during its start): ask anew rather
+		 * than wait for it. Bounded, so an event storm cannot starve the container. */
+		cancel_inspect(s, c);
+		c->restarts++;
+	}
 	if (c->req == NULL)
 		enqueue(s, c, Q_URGENT);
 	pump(s);
@@ -418,13 +484,12 @@ static void stopped(struct docker_source *s, const char *id)
 	c->event_epoch = s->epoch;
 	c->want = false;
 	dequeue(s, c);
+	cancel_inspect(s, c); /* its answer is older than this */
 	ctr_unset(s, c);
 }
 
 /* ---- connection ---- */
 
-static void conn_fail(struct docker_source *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 static void connect_start(struct docker_source *s);
 
 static void cancel_all(struct docker_source *s)
@@ -463,20 +528,27 @@ static void conn_fail(struct docker_source *s, const char *fmt, ...)
 		s->backoff_ms = BACKOFF_MIN_MS;
 	s->attempts++;
 
-	if (was_connected && (stable || ratelog_ok(&s->conn_log))) {
-		log_warn("docker", "lost the engine at %s: %s; still answering for %zu containers, "
-			 "reconnecting", docker_client_describe(s->client), s->last_error, s->named);
-		s->outage = true;
+	/* One line per outage, then at most one a minute, even when the engine flaps. */
+	if (stable)
+		s->outage = false;
+	if (was_connected) {
+		if (stable || ratelog_ok(&s->lost_log))
+			log_warn("docker",
+				 "lost the engine at %s: %s; still answering for %zu "
+				 "containers, reconnecting",
+				 docker_client_describe(s->client), s->last_error, s->named);
 		s->fail_log.last = t;
 	} else if (!s->outage) {
-		log_warn("docker", "cannot reach the engine at %s: %s; serving the other sources "
-			 "and retrying", docker_client_describe(s->client), s->last_error);
-		s->outage = true;
+		log_warn("docker",
+			 "cannot reach the engine at %s: %s; serving the other sources "
+			 "and retrying",
+			 docker_client_describe(s->client), s->last_error);
 		s->fail_log.last = t;
-	} else if (!was_connected && ratelog_ok(&s->fail_log)) {
+	} else if (ratelog_ok(&s->fail_log)) {
 		log_warn("docker", "still cannot reach the engine at %s after %u attempts: %s",
 			 docker_client_describe(s->client), s->attempts, s->last_error);
 	}
+	s->outage = true;
 	struct timeval tv = { s->backoff_ms / 1000, (s->backoff_ms % 1000) * 1000 };
 	evtimer_add(s->retry_ev, &tv);
 	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
@@ -491,14 +563,17 @@ static void on_ping(int status, const char *body, size_t len, void *arg)
 {
 	struct docker_source *s = arg;
 	s->ping_req = NULL;
+	char msg[120];
 	if (status != 200)
-		conn_fail(s, "the engine does not answer /_ping (%s%.120s)",
-			  status < 0 ? "" : "HTTP error", status < 0 ? body : "");
+		conn_fail(s, "the engine does not answer /_ping (%s%s)",
+			  status < 0 ? "" : "HTTP error ",
+			  status < 0 ? body : err_text(body, len, msg, sizeof(msg)));
 }
 
 static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct docker_source *s = arg;
+	s->outage = false; /* connected for a while: the next failure is news */
 	if (s->ping_req == NULL)
 		s->ping_req = docker_get(s->client, "/_ping", on_ping, s);
 }
@@ -507,76 +582,64 @@ static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
 static void on_line(const char *line, size_t len, void *arg)
 {
 	struct docker_source *s = arg;
-	json_error_t jerr;
-	json_t *ev = json_loadb(line, len, 0, &jerr);
-	const char *type, *action, *id = NULL;
+	struct docker_event ev;
+	struct ctr *c;
 
-	if (!json_is_object(ev)) {
+	if (docker_event_parse(line, len, &ev) < 0) {
 		if (ratelog_ok(&s->line_log))
-			log_warn("docker", "event stream: skipped a line that is not a JSON object "
-				 "(%.80s; %u similar not logged)", ev ? "another JSON value" : jerr.text,
-				 ratelog_take(&s->line_log));
-		json_decref(ev);
+			log_warn("docker",
+				 "event stream: skipped a line that is not an event we understand "
+				 "(%.120s; %u similar not logged)",
+				 line, ratelog_take(&s->line_log));
 		return;
 	}
 	s->events++;
-	json_t *tn = json_object_get(ev, "timeNano");
-	json_t *ts = json_object_get(ev, "time");
-	int64_t t = 0;
-	if (json_is_integer(tn) && json_integer_value(tn) > 0)
-		t = json_integer_value(tn);
-	else if (json_is_integer(ts) && json_integer_value(ts) > 0 &&
-		 json_integer_value(ts) < INT64_MAX / 1000000000)
-		t = json_integer_value(ts) * 1000000000;
-	if (t > s->last_event_ns)
-		s->last_event_ns = t;
-
-	type = json_string_value(json_object_get(ev, "Type"));
-	action = json_string_value(json_object_get(ev, "Action"));
-	json_t *actor = json_object_get(ev, "Actor");
-	json_t *attrs = json_object_get(actor, "Attributes");
-	if (type == NULL || action == NULL)
-		goto odd;
-	size_t alen = strcspn(action, ":");
-#define IS(a) (alen == sizeof(a) - 1 && strncmp(action, a, alen) == 0)
-	if (strcmp(type, "container") == 0) {
-		id = json_string_value(json_object_get(actor, "ID"));
-		if (id == NULL || !id_ok(id))
-			goto odd;
-		if (IS("start") || IS("unpause") || IS("pause") || IS("health_status") ||
-		    IS("rename") || IS("restart") || IS("update") || (IS("create") && s->naming.all))
-			touch(s, id);
-		else if (IS("die") || IS("stop"))
-			s->naming.all ? touch(s, id) : stopped(s, id);
-		else if (IS("destroy")) {
-			struct ctr *c = ctr_find(s, id);
-			if (c)
-				ctr_forget(s, c);
-		}
-		/* kill is a signal, not an end: die follows if the container ends. */
-	} else if (strcmp(type, "network") == 0 && (IS("connect") || IS("disconnect"))) {
-		id = json_string_value(json_object_get(attrs, "container"));
-		if (id == NULL || !id_ok(id))
-			goto odd;
-		touch(s, id);
+	if (ev.time_ns > s->last_event_ns)
+		s->last_event_ns = ev.time_ns;
+	if (ev.kind != DOCKER_EVENT_IGNORE)
+		log_debug("docker", "event: container %.12s %.40s", ev.id, line);
+	switch (ev.kind) {
+	case DOCKER_EVENT_IGNORE:
+		break;
+	case DOCKER_EVENT_CREATED:
+		if (s->naming.all)
+			touch(s, ev.id);
+		break;
+	case DOCKER_EVENT_CHANGED:
+		touch(s, ev.id);
+		break;
+	case DOCKER_EVENT_STOPPED:
+		if (s->naming.all)
+			touch(s, ev.id);
+		else
+			stopped(s, ev.id);
+		break;
+	case DOCKER_EVENT_GONE:
+		c = ctr_find(s, ev.id);
+		if (c)
+			ctr_forget(s, c);
+		break;
 	}
-#undef IS
-	json_decref(ev);
-	return;
-odd:
-	if (ratelog_ok(&s->line_log))
-		log_warn("docker", "event stream: skipped an event without a usable type, action "
-			 "or container ID (%.120s; %u similar not logged)", line,
-			 ratelog_take(&s->line_log));
-	json_decref(ev);
 }
 
 static void on_stream_end(int status, const char *msg, void *arg)
 {
 	struct docker_source *s = arg;
+	char text[120];
+
 	s->stream_req = NULL;
+	if (status == 400 && !s->type_filters_only) {
+		log_info("docker", "the engine refused the event filter: following every container "
+				   "and network event instead");
+		s->type_filters_only = true;
+		cancel_all(s);
+		s->phase = P_WAIT;
+		connect_start(s);
+		return;
+	}
 	if (status > 0)
-		conn_fail(s, "GET /events: HTTP %d %.100s", status, msg);
+		conn_fail(s, "GET /events: HTTP %d %s", status,
+			  err_text(msg, strlen(msg), text, sizeof(text)));
 	else
 		conn_fail(s, "event stream: %s", msg);
 }
@@ -590,8 +653,12 @@ static void on_list(int status, const char *body, size_t len, void *arg)
 
 	s->list_req = NULL;
 	if (status != 200) {
-		conn_fail(s, "GET /containers/json: %s%d %.100s", status < 0 ? "error " : "HTTP ",
-			  status, body);
+		char msg[120];
+		if (status < 0)
+			conn_fail(s, "GET /containers/json: %.120s", body);
+		else
+			conn_fail(s, "GET /containers/json: HTTP %d %s", status,
+				  err_text(body, len, msg, sizeof(msg)));
 		return;
 	}
 	list = json_loadb(body, len, 0, &jerr);
@@ -609,8 +676,9 @@ static void on_list(int status, const char *body, size_t len, void *arg)
 		const char *id = json_string_value(json_object_get(item, "Id"));
 		struct ctr *c;
 		if (id == NULL || !id_ok(id)) {
-			if (ratelog_ok(&s->line_log))
-				log_warn("docker", "container list: skipped an entry without a usable "
+			if (ratelog_ok(&s->list_log))
+				log_warn("docker",
+					 "container list: skipped an entry without a usable "
 					 "ID");
 			continue;
 		}
@@ -652,7 +720,6 @@ static void on_list(int status, const char *body, size_t len, void *arg)
 			 s->engine_version[0] ? s->engine_version : "?",
 			 s->api_version[0] ? s->api_version : "unversioned", n);
 	s->ever_connected = true;
-	s->outage = false;
 	struct timeval tv = { PING_EVERY_S, 0 };
 	evtimer_add(s->ping_ev, &tv);
 	pump(s);
@@ -690,15 +757,18 @@ static void on_version(int status, const char *body, size_t len, void *arg)
 
 	s->version_req = NULL;
 	if (status != 200) {
+		char msg[120];
 		if (status < 0)
 			conn_fail(s, "%.140s", body);
 		else
-			conn_fail(s, "GET /version: HTTP %d %.100s", status, body);
+			conn_fail(s, "GET /version: HTTP %d %s", status,
+				  err_text(body, len, msg, sizeof(msg)));
 		return;
 	}
 	v = json_loadb(body, len, 0, &jerr);
 	if (!json_is_object(v)) {
-		conn_fail(s, "GET /version: not a JSON object (%s)", v ? "another value" : jerr.text);
+		conn_fail(s, "GET /version: not a JSON object (%s)",
+			  v ? "another value" : jerr.text);
 		json_decref(v);
 		return;
 	}
@@ -711,14 +781,17 @@ static void on_version(int status, const char *body, size_t len, void *arg)
 	 * below 1.44, and Podman's compatible socket (1.40) all understand it. */
 	if (docker_client_set_api_version(s->client, api) < 0) {
 		if (!s->ever_connected)
-			log_warn("docker", "the engine gave no usable API version (\"%.20s\"): "
-				 "sending unversioned requests", api);
+			log_warn("docker",
+				 "the engine gave no usable API version (\"%.20s\"): "
+				 "sending unversioned requests",
+				 api);
 		docker_client_set_api_version(s->client, NULL);
 		api[0] = '\0';
 	}
 	snprintf(s->api_version, sizeof(s->api_version), "%s", api);
 
-	docker_urlencode(EVENT_FILTERS, filters, sizeof(filters));
+	docker_urlencode(s->type_filters_only ? TYPE_FILTERS : EVENT_FILTERS, filters,
+			 sizeof(filters));
 	if (s->last_event_ns > 0)
 		/* No event of the gap is lost: the engine replays from the last one we saw. */
 		snprintf(path, sizeof(path), "/events?filters=%s&since=%lld.%09lld", filters,

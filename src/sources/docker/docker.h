@@ -25,16 +25,16 @@ struct docker_source_conf {
 };
 
 struct docker_status {
-	bool connected;          /* list done and event stream open */
-	char endpoint[160];      /* as described in logs */
-	char api_version[16];    /* negotiated, "" before the first connection */
+	bool connected;       /* list done and event stream open */
+	char endpoint[160];   /* as described in logs */
+	char api_version[16]; /* negotiated, "" before the first connection */
 	char min_api_version[16];
 	char engine_version[40];
-	int64_t last_event_ns;   /* engine clock, Unix nanoseconds; 0 = none yet */
-	uint64_t reconnects;     /* connections made after the first one */
-	uint64_t events;         /* events handled */
-	size_t containers;       /* containers that have records now */
-	char last_error[160];    /* why the last connection attempt or stream failed; "" = none */
+	int64_t last_event_ns; /* engine clock, Unix nanoseconds; 0 = none yet */
+	uint64_t reconnects;   /* connections made after the first one */
+	uint64_t events;       /* events handled */
+	size_t containers;     /* containers that have records now */
+	char last_error[160];  /* why the last connection attempt or stream failed; "" = none */
 };
 
 struct docker_source;
@@ -45,7 +45,7 @@ struct docker_source;
  * most every 60 s; what was known keeps being served. NULL for "none", or on a configuration
  * error (bad endpoint, unreadable TLS file), which is logged. */
 struct docker_source *docker_source_new(struct event_base *base, struct registry *reg,
-                                        const struct docker_source_conf *conf);
+					const struct docker_source_conf *conf);
 /* Cancel everything (no registry change). NULL is a no-op. */
 void docker_source_free(struct docker_source *ds);
 

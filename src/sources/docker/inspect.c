@@ -33,7 +33,8 @@ struct docker_inspect {
 	char first_odd[160];
 };
 
-static void odd(struct docker_inspect *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void odd(struct docker_inspect *in, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void odd(struct docker_inspect *in, const char *fmt, ...)
 {
 	if (in->odd++ == 0) {
@@ -184,7 +185,8 @@ static int parse_nets(struct docker_inspect *in, json_t *settings)
 		cn->name = name;
 		snprintf(path, sizeof(path), "NetworkSettings.Networks.%.60s.IPAddress", name);
 		cn->ipv4 = get_ip(in, net, "IPAddress", AF_INET, path);
-		snprintf(path, sizeof(path), "NetworkSettings.Networks.%.60s.GlobalIPv6Address", name);
+		snprintf(path, sizeof(path), "NetworkSettings.Networks.%.60s.GlobalIPv6Address",
+			 name);
 		cn->ipv6 = get_ip(in, net, "GlobalIPv6Address", AF_INET6, path);
 		snprintf(path, sizeof(path), "NetworkSettings.Networks.%.60s.Aliases", name);
 		json_t *al = get(in, net, "Aliases", JSON_ARRAY, path);

@@ -12,7 +12,7 @@ struct docker_inspect;
  * usable "Id") with a reason in err, or -ENOMEM. Fields that are missing are left empty;
  * fields of the wrong type or with bad values are skipped and counted (docker_inspect_odd). */
 int docker_inspect_parse(const char *body, size_t len, struct docker_inspect **out, char *err,
-                         size_t errlen);
+			 size_t errlen);
 void docker_inspect_free(struct docker_inspect *in);
 
 /* The facts; every string is owned by in and lives until docker_inspect_free. */
