@@ -60,6 +60,7 @@ struct ctr {
 	unsigned restarts; /* inspects cancelled for a newer event since the last answer */
 	bool want;         /* an inspect newer than the one in flight is wanted */
 	bool named;        /* has an origin in the registry */
+	bool running;      /* as its last inspect said */
 	bool listed;       /* in the last container list */
 	bool warned;       /* its odd JSON was logged once */
 };
@@ -345,6 +346,7 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 			 c->id, f->name ? f->name : "?", odd, odd == 1 ? "" : "s", first);
 		c->warned = true;
 	}
+	c->running = f->running;
 	struct recset *rs = recset_new();
 	rc = rs ? naming_records(f, &s->naming, rs) : -ENOMEM;
 	if (c->event_at > 0 && log_enabled(LOG_DEBUG))
@@ -502,6 +504,7 @@ static void cancel_all(struct docker_source *s)
 	for (size_t i = 0; i < s->nbuckets; i++) {
 		for (struct ctr *c = s->buckets[i]; c; c = c->hnext) {
 			dequeue(s, c);
+			c->restarts = 0;
 			if (c->req) {
 				docker_cancel(c->req);
 				c->req = NULL;
@@ -607,6 +610,15 @@ static void on_line(const char *line, size_t len, void *arg)
 		break;
 	case DOCKER_EVENT_CHANGED:
 		touch(s, ev.id);
+		break;
+	case DOCKER_EVENT_NETWORK:
+		/* Only a running container (or one on its way to names) can change its names
+		 * here. A container being created is connected before it starts, while the
+		 * engine holds its lock: an inspect then waits for the start, and its start
+		 * event comes anyway. */
+		c = ctr_find(s, ev.id);
+		if (c && (c->named || c->running || c->want || c->req || c->q != Q_NONE))
+			touch(s, ev.id);
 		break;
 	case DOCKER_EVENT_STOPPED:
 		if (s->naming.all)

@@ -76,7 +76,7 @@ int docker_event_parse(const char *line, size_t len, struct docker_event *ev)
 		id = json_string_value(json_object_get(actor, "ID"));
 	} else if (strcmp(type, "network") == 0 &&
 		   (action_is(action, alen, "connect") || action_is(action, alen, "disconnect"))) {
-		kind = DOCKER_EVENT_CHANGED;
+		kind = DOCKER_EVENT_NETWORK;
 		/* Docker names the container in the attributes; Podman makes it the actor. */
 		id = json_string_value(json_object_get(attrs, "container"));
 		if (id == NULL)

@@ -8,7 +8,8 @@
 enum docker_event_kind {
 	DOCKER_EVENT_IGNORE = 0, /* not ours (exec_*, kill, volume, image, ...) */
 	DOCKER_EVENT_CHANGED,    /* look at the container again: start, pause, health_status,
-	                            rename, network connect/disconnect, ... */
+	                            rename, ... */
+	DOCKER_EVENT_NETWORK,    /* network connect/disconnect: its addresses changed */
 	DOCKER_EVENT_CREATED,    /* created, not started: matters only with --all */
 	DOCKER_EVENT_STOPPED,    /* die/stop: no longer running */
 	DOCKER_EVENT_GONE,       /* destroy (Docker) / remove (Podman): forget it */
