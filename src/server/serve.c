@@ -63,11 +63,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct serve *s = arg;
 	if (sig == SIGHUP) {
-		log_info("serve", "SIGHUP: reloading hosts and records files");
+		log_info("serve", "SIGHUP: reloading hosts and records files, re-listing containers");
 		for (size_t i = 0; i < s->nhosts; i++)
 			hosts_source_reload(s->hosts[i]);
 		for (size_t i = 0; i < s->nrecords; i++)
 			records_source_reload(s->records[i]);
+		if (s->docker != NULL)
+			docker_source_reconnect(s->docker); /* a full re-list */
 		return;
 	}
 	log_info("serve", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
