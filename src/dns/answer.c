@@ -210,41 +210,76 @@ static uint16_t apex_offset(const uint8_t *qname, size_t qname_len, const struct
 	return (uint16_t)(KNOT_WIRE_HEADER_SIZE + off);
 }
 
-static void put_soa(struct resp *r, const struct snapshot *s, const struct snap_zone *z,
-                    const uint8_t *qname, size_t qname_len)
+/* Is the zone's apex the question name or one of its ancestors? */
+static bool apex_in_qname(const uint8_t *qname, size_t qname_len, const struct snap_zone *z)
 {
-	if (z != NULL)
-		put_rr(r, NS, apex_offset(qname, qname_len, z), z->soa, z->soa_len);
-	else if (s->self_soa != NULL)
-		put_rr(r, NS, KNOT_WIRE_HEADER_SIZE, s->self_soa, s->self_soa_len);
+	size_t off = 0;
+	while (qname_len - off > z->apex_len)
+		off += (size_t)qname[off] + 1;
+	return qname_len - off == z->apex_len && memcmp(qname + off, z->apex, z->apex_len) == 0;
 }
 
-/* Follow CNAMEs inside the snapshot, writing each; returns the node whose own
- * records answer the question (NULL when the chain leaves berth's names) and
- * its owner pointer in *owner_ptr. */
-static const struct snap_node *chase_cname(struct resp *r, const struct snapshot *s,
-                                           const struct snap_node *node, uint16_t qtype,
-                                           uint16_t *owner_ptr)
+/* The zone's SOA in the authority section. Owned names outside every zone
+ * get none: berth is no zone's apex there, and claiming one would be false. */
+static void put_soa(struct resp *r, const struct snap_zone *z, const uint8_t *qname,
+                    size_t qname_len)
 {
-	for (int hop = 0; hop < CNAME_CHAIN_MAX; hop++) {
-		const struct snap_rrset *cname = snap_node_rrset(node, KNOT_RRTYPE_CNAME);
-		if (cname == NULL || qtype == KNOT_RRTYPE_CNAME || qtype == KNOT_RRTYPE_ANY)
-			return node;
+	if (z == NULL || r->overflow)
+		return;
+	if (apex_in_qname(qname, qname_len, z)) {
+		put_rr(r, NS, apex_offset(qname, qname_len, z), z->soa, z->soa_len);
+		return;
+	}
+	/* A CNAME target's zone: its apex is written out in full. */
+	if (r->pos + z->apex_len + z->soa_len > r->limit) {
+		r->overflow = true;
+		return;
+	}
+	memcpy(r->buf + r->pos, z->apex, z->apex_len);
+	memcpy(r->buf + r->pos + z->apex_len, z->soa, z->soa_len);
+	r->pos += z->apex_len + z->soa_len;
+	r->count[NS]++;
+}
+
+enum chase_end {
+	CHASE_NODE,    /* *node answers with its own records */
+	CHASE_LEFT,    /* the chain leaves berth's names: the client goes on from there */
+	CHASE_MISSING, /* the target does not exist in zone *zone: NXDOMAIN (RFC 6604) */
+	CHASE_LOOP,    /* too long or a loop: SERVFAIL */
+};
+
+/* Follow CNAMEs inside the snapshot, writing each. On CHASE_NODE, *node is the
+ * node whose own records answer and *owner_ptr points at its name. */
+static enum chase_end chase_cname(struct resp *r, const struct snapshot *s,
+                                  const struct snap_node **node, uint16_t qtype,
+                                  uint16_t *owner_ptr, const struct snap_zone **zone)
+{
+	if (qtype == KNOT_RRTYPE_CNAME || qtype == KNOT_RRTYPE_ANY)
+		return CHASE_NODE;
+	for (int hop = 0; hop <= CNAME_CHAIN_MAX; hop++) {
+		const struct snap_rrset *cname = snap_node_rrset(*node, KNOT_RRTYPE_CNAME);
+		if (cname == NULL)
+			return CHASE_NODE;
+		if (hop == CNAME_CHAIN_MAX)
+			return CHASE_LOOP;
 		size_t rr_at = r->pos;
 		if (!put_rr(r, AN, *owner_ptr, cname->wire, cname->offs[1]))
-			return NULL;
+			return CHASE_LEFT; /* truncated anyway */
 		size_t target_at = rr_at + 2 + 10;
 		if (target_at >= 0x3fff)
-			return NULL; /* no pointer can reach it: the client chases the rest */
+			return CHASE_LEFT; /* no pointer can reach it: the client chases the rest */
 		uint8_t target[KNOT_DNAME_MAXLEN];
 		memcpy(target, cname->wire + 10, knot_dname_size(cname->wire + 10));
 		knot_dname_to_lower(target);
-		node = snapshot_find(s, target, knot_dname_size(target));
-		if (node == NULL)
-			return NULL;
+		const struct snap_node *next = snapshot_find(s, target, knot_dname_size(target));
+		if (next == NULL) {
+			*zone = snapshot_zone_of(s, target);
+			return *zone != NULL ? CHASE_MISSING : CHASE_LEFT;
+		}
+		*node = next;
 		*owner_ptr = (uint16_t)target_at;
 	}
-	return NULL;
+	return CHASE_LOOP;
 }
 
 static uint8_t rcode_of_miss(const struct dns_query_info *qi)
@@ -302,7 +337,7 @@ static uint8_t answer_missing(struct resp *r, const struct snapshot *s, const kn
 		n = snapshot_id_prefix(s, qname, z, nodes, MERGE_MAX);
 	if (n > 0) {
 		if (!put_merged(r, nodes, n, qtype))
-			put_soa(r, s, z, qname, qname_len);
+			put_soa(r, z, qname, qname_len);
 		return KNOT_RCODE_NOERROR;
 	}
 	const struct snap_node *wild = snapshot_wildcard(s, qname, qname_len, z);
@@ -316,11 +351,11 @@ static uint8_t answer_missing(struct resp *r, const struct snapshot *s, const kn
 		else if ((rs = snap_node_rrset(wild, KNOT_RRTYPE_CNAME)) != NULL)
 			put_rrset(r, AN, KNOT_WIRE_HEADER_SIZE, rs, 0);
 		else
-			put_soa(r, s, z, qname, qname_len);
+			put_soa(r, z, qname, qname_len);
 		return KNOT_RCODE_NOERROR;
 	}
 	if (!qi->servfail_miss)
-		put_soa(r, s, z, qname, qname_len);
+		put_soa(r, z, qname, qname_len);
 	return rcode_of_miss(qi);
 }
 
@@ -369,9 +404,19 @@ static uint8_t answer_from_snapshot(struct resp *r, const struct snapshot *s, co
 		return KNOT_RCODE_REFUSED;
 	}
 	uint16_t owner_ptr = KNOT_WIRE_HEADER_SIZE;
-	const struct snap_node *target = chase_cname(r, s, node, qtype, &owner_ptr);
-	if (target == NULL)
-		return KNOT_RCODE_NOERROR; /* a CNAME chain that leaves our names */
+	const struct snap_node *target = node;
+	const struct snap_zone *missing_zone = NULL;
+	switch (chase_cname(r, s, &target, qtype, &owner_ptr, &missing_zone)) {
+	case CHASE_NODE:
+		break;
+	case CHASE_LEFT:
+		return KNOT_RCODE_NOERROR;
+	case CHASE_MISSING:
+		put_soa(r, missing_zone, qname, qname_len);
+		return KNOT_RCODE_NXDOMAIN;
+	case CHASE_LOOP:
+		return KNOT_RCODE_SERVFAIL;
+	}
 	size_t before = r->count[AN];
 	if (qtype == KNOT_RRTYPE_ANY) {
 		for (uint16_t i = 0; i < target->nrrsets; i++)
@@ -381,8 +426,8 @@ static uint8_t answer_from_snapshot(struct resp *r, const struct snapshot *s, co
 		if (rs != NULL)
 			put_addresses(r, owner_ptr, rs, rot, qi->client);
 	}
-	if (r->count[AN] == before && !r->overflow && target == node)
-		put_soa(r, s, node->zone, qname, qname_len); /* NODATA */
+	if (r->count[AN] == before && !r->overflow)
+		put_soa(r, target->zone, qname, qname_len); /* NODATA, at the end of any chain */
 	return KNOT_RCODE_NOERROR;
 }
 
@@ -429,7 +474,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	memcpy(out, q, qsize);
 	knot_wire_set_qdcount(out, 1);
 	knot_wire_set_flags1(out, (uint8_t)(knot_wire_get_flags1(q) & KNOT_WIRE_RD_MASK));
-	knot_wire_set_flags2(out, 0);
+	knot_wire_set_flags2(out, (uint8_t)(knot_wire_get_flags2(q) & KNOT_WIRE_CD_MASK));
 	knot_wire_set_qr(out);
 
 	bool forward = false;

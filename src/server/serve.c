@@ -261,7 +261,9 @@ static void serve_free(struct serve *s)
 	for (int i = 0; i < 3; i++)
 		if (s->sig_ev[i] != NULL)
 			event_free(s->sig_ev[i]);
-	/* Forwarder first: it cancels what is in flight without calling back. */
+	/* Workers stop first, then the forwarder: it cancels what is in flight
+	 * without calling back, and no worker looks at it any more. */
+	udp_server_stop(s->udp);
 	forwarder_free(s->ctx.fwd);
 	s->ctx.fwd = NULL;
 	udp_server_free(s->udp);

@@ -2,6 +2,7 @@
 /* DNS over TCP on the control loop, with pipelining, limits and an idle timeout. */
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -23,6 +24,7 @@ struct conn {
 	struct conn *next, *prev;
 	struct sockaddr_storage peer;
 	unsigned pending;          /* forwarded queries not yet answered */
+	bool eof;                  /* the client is done sending: close once all is answered */
 };
 
 struct tcp_server {
@@ -59,6 +61,13 @@ static void conn_close(struct conn *c)
 	/* else: freed when the last forwarded answer comes back */
 }
 
+/* After end-of-file: close once every answer is out (on_write) and none is pending. */
+static void close_if_done(struct conn *c)
+{
+	if (c->eof && c->pending == 0 && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_close(c);
+}
+
 static void send_msg(struct conn *c, const uint8_t *msg, size_t len)
 {
 	uint8_t hdr[2] = { (uint8_t)(len >> 8), (uint8_t)len };
@@ -79,6 +88,15 @@ static void forward_done(void *arg, const uint8_t *resp, size_t len)
 	send_msg(c, resp, len);
 }
 
+/* Reading stops while answers pile up unsent; on_write resumes it. */
+static bool output_full(struct conn *c)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <= TCP_OUT_MAX)
+		return false;
+	bufferevent_disable(c->bev, EV_READ);
+	return true;
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
@@ -86,7 +104,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	const struct serve_conf *conf = t->ctx->conf;
 	for (;;) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) > TCP_OUT_MAX)
+		if (output_full(c))
 			return; /* a client that does not read its answers waits */
 		uint8_t hdr[2];
 		if (evbuffer_copyout(in, hdr, 2) < 2)
@@ -134,7 +152,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 
 static void on_write(struct bufferevent *bev, void *arg)
 {
-	/* Output drained below the limit: go on with queries left waiting. */
+	struct conn *c = arg;
+	if (c->eof) {
+		close_if_done(c);
+		return;
+	}
+	/* Output drained below the low mark: go on with queries left waiting. */
+	bufferevent_enable(bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 		on_read(bev, arg);
 }
@@ -142,15 +166,40 @@ static void on_write(struct bufferevent *bev, void *arg)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		/* A half-close: the client still gets every answer, forwarded ones too. */
+		c->eof = true;
+		bufferevent_disable(bev, EV_READ);
+		close_if_done(c);
+		return;
+	}
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_close(c);
+}
+
+/* Room for a new connection: when the server is full, the oldest connection
+ * with nothing in flight makes way, so a flood of idle connections cannot lock
+ * everyone out of TCP (which every truncated UDP answer depends on). A limit
+ * per address would lock out the host itself: its clients all share 127.0.0.1. */
+static bool make_room(struct tcp_server *t)
+{
+	if (t->nconns < TCP_MAX_CONNS)
+		return true;
+	struct conn *oldest = NULL;
+	for (struct conn *c = t->conns; c != NULL; c = c->next)
+		if (c->bev != NULL && c->pending == 0)
+			oldest = c; /* new connections go to the head: the last match is the oldest */
+	if (oldest == NULL)
+		return false;
+	conn_close(oldest);
+	return true;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
 	struct tcp_server *t = arg;
-	if (t->nconns >= TCP_MAX_CONNS) {
+	if (!make_room(t)) {
 		close(fd);
 		return;
 	}
@@ -175,6 +224,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	uint32_t ms = t->ctx->conf->tcp_idle_ms;
 	struct timeval idle = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	/* Never buffer more than one message ahead of what is answered, and hear
+	 * from on_write while half the output limit is still queued. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 + UINT16_MAX);
+	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }

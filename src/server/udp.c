@@ -109,7 +109,9 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void enqueue_forward(struct udp_worker *w, const struct msghdr *in, size_t len,
+static size_t reply_cmsg(struct msghdr *in);
+
+static void enqueue_forward(struct udp_worker *w, struct msghdr *in, size_t len,
                             uint16_t max_size)
 {
 	struct udp_server *u = w->server;
@@ -131,7 +133,7 @@ static void enqueue_forward(struct udp_worker *w, const struct msghdr *in, size_
 	p->fd = w->fd;
 	memcpy(&p->peer, in->msg_name, in->msg_namelen);
 	p->peer_len = in->msg_namelen;
-	p->cmsg_len = w->pktinfo ? in->msg_controllen : 0;
+	p->cmsg_len = w->pktinfo ? reply_cmsg(in) : 0;
 	if (p->cmsg_len > sizeof(p->cmsg))
 		p->cmsg_len = 0;
 	if (p->cmsg_len)
@@ -311,7 +313,7 @@ int udp_server_start(struct udp_server *u)
 	return 0;
 }
 
-void udp_server_free(struct udp_server *u)
+void udp_server_stop(struct udp_server *u)
 {
 	if (u == NULL)
 		return;
@@ -324,6 +326,17 @@ void udp_server_free(struct udp_server *u)
 		struct udp_worker *w = u->workers[i];
 		if (w->started)
 			pthread_join(w->thread, NULL);
+		w->started = false;
+	}
+}
+
+void udp_server_free(struct udp_server *u)
+{
+	if (u == NULL)
+		return;
+	udp_server_stop(u);
+	for (size_t i = 0; i < u->nworkers; i++) {
+		struct udp_worker *w = u->workers[i];
 		if (w->fd >= 0)
 			close(w->fd);
 		dns_worker_free(w->dns);

@@ -13,6 +13,8 @@ struct udp_server;
 struct udp_server *udp_server_new(struct server_ctx *ctx, char *err, size_t errlen);
 /* Start the worker threads. 0 or negative error. */
 int udp_server_start(struct udp_server *u);
+/* Stop the workers and join them (idempotent); nothing reads the forwarder after. */
+void udp_server_stop(struct udp_server *u);
 /* Stop the workers, join them, free everything. */
 void udp_server_free(struct udp_server *u);
 /* Add the workers' counters to out. */

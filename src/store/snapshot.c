@@ -530,10 +530,6 @@ struct snapshot *snapshot_build(const struct recset *const *sets, size_t nsets,
 		if (soa == NULL || make_soa_tail(&zones[i].soa, &zones[i].soa_len, &mem, soa) != 0)
 			goto fail;
 	}
-	if (napexes > 0) {
-		s->self_soa = zones[0].soa;
-		s->self_soa_len = zones[0].soa_len;
-	}
 	if (index_nodes(s) != 0)
 		goto fail;
 	free(recs);

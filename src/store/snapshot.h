@@ -44,8 +44,6 @@ struct snapshot {
 	uint32_t nrecords;
 	const struct snap_zone *zones;
 	uint32_t nzones;
-	const uint8_t *self_soa; /* SOA tail used for owned names outside any zone */
-	uint16_t self_soa_len;
 	uint64_t serial;
 	const struct snap_node **ids; /* "<63 hex>.<apex>" nodes, sorted: ID-prefix lookups */
 	uint32_t nids;
@@ -57,8 +55,8 @@ struct snapshot {
  * with the smaller TTL. Every name between a record and its zone apex exists (as
  * an empty non-terminal if it has no records). */
 /* apexes: the zones berth is authoritative for (lowercase wire names); each must
- * have an SOA record among the sets. The first zone's SOA also serves for owned
- * names outside any zone. The authority-section TTL is min(SOA TTL, MINIMUM). */
+ * have an SOA record among the sets. The authority-section TTL is
+ * min(SOA TTL, MINIMUM). */
 struct snapshot *snapshot_build(const struct recset *const *sets, size_t nsets,
                                 const uint8_t *const *apexes, size_t napexes, uint64_t serial);
 void snapshot_free(struct snapshot *s);

@@ -34,6 +34,10 @@ static int setup(void **state)
 	assert_int_equal(recset_add_addr(rs, "multi.docker", "10.0.0.3", 10), 0);
 	assert_int_equal(recset_add_addr(rs, "deep.a.b.docker", "10.1.1.1", 10), 0);
 	assert_int_equal(recset_add_name_rr(rs, "alias.docker", KNOT_RRTYPE_CNAME, "web.docker", 10), 0);
+	assert_int_equal(recset_add_name_rr(rs, "dangling.docker", KNOT_RRTYPE_CNAME, "gone.docker", 10), 0);
+	assert_int_equal(recset_add_name_rr(rs, "loop1.docker", KNOT_RRTYPE_CNAME, "loop2.docker", 10), 0);
+	assert_int_equal(recset_add_name_rr(rs, "loop2.docker", KNOT_RRTYPE_CNAME, "loop1.docker", 10), 0);
+	assert_int_equal(recset_add_name_rr(rs, "away.internal", KNOT_RRTYPE_CNAME, "web.docker", 10), 0);
 	assert_int_equal(recset_add_addr(rs, "api.internal", "192.168.1.100", 300), 0);
 	for (int i = 0; i < 60; i++) {
 		char ip[32];
@@ -174,9 +178,13 @@ static void test_nodata_and_nxdomain(void **state)
 	/* empty non-terminals exist */
 	assert_negative(ask_name("a.b.docker", KNOT_RRTYPE_A), KNOT_RCODE_NOERROR, "docker.");
 	assert_negative(ask_name("b.docker", KNOT_RRTYPE_A), KNOT_RCODE_NOERROR, "docker.");
-	/* an owned name outside the domain is its own apex for NODATA */
-	assert_negative(ask_name("api.internal", KNOT_RRTYPE_AAAA), KNOT_RCODE_NOERROR,
-	                "api.internal.");
+	/* an owned name outside the domain: NODATA without an SOA (berth is no apex there) */
+	struct result r = ask_name("api.internal", KNOT_RRTYPE_AAAA);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_NOERROR);
+	assert_true(knot_wire_get_aa(r.pkt->wire));
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 0);
+	assert_int_equal(sec(r.pkt, KNOT_AUTHORITY)->count, 0);
+	knot_pkt_free(r.pkt);
 }
 
 static void test_servfail_miss(void **state)
@@ -241,6 +249,29 @@ static void test_cname_chased(void **state)
 	const knot_rrset_t *a = knot_pkt_rr(sec(r.pkt, KNOT_ANSWER), 1);
 	assert_int_equal(a->type, KNOT_RRTYPE_A);
 	assert_true(knot_dname_is_equal(a->owner, (const uint8_t *)"\x03" "web" "\x06" "docker"));
+	knot_pkt_free(r.pkt);
+}
+
+static void test_cname_ends(void **state)
+{
+	/* a target missing in our zone: NXDOMAIN with the CNAME and the SOA */
+	struct result r = ask_name("dangling.docker", KNOT_RRTYPE_A);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_NXDOMAIN);
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 1);
+	assert_int_equal(sec(r.pkt, KNOT_AUTHORITY)->count, 1);
+	knot_pkt_free(r.pkt);
+	/* a loop: SERVFAIL */
+	r = ask_name("loop1.docker", KNOT_RRTYPE_A);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_SERVFAIL);
+	knot_pkt_free(r.pkt);
+	/* NODATA at the end of a chain: the target zone's SOA, its apex written out */
+	r = ask_name("away.internal", KNOT_RRTYPE_AAAA);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_NOERROR);
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 1);
+	assert_int_equal(sec(r.pkt, KNOT_AUTHORITY)->count, 1);
+	const knot_rrset_t *soa = knot_pkt_rr(sec(r.pkt, KNOT_AUTHORITY), 0);
+	assert_int_equal(soa->type, KNOT_RRTYPE_SOA);
+	assert_true(knot_dname_is_equal(soa->owner, (const uint8_t *)"\x06" "docker"));
 	knot_pkt_free(r.pkt);
 }
 
@@ -399,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_forward_or_refuse),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_cname_chased),
+		cmocka_unit_test(test_cname_ends),
 		cmocka_unit_test(test_edns_and_truncation),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_badvers),
