@@ -54,6 +54,7 @@ struct docker_req {
 	size_t len, cap;
 	size_t part; /* stream: offset of the current partial line in buf */
 	char errbuf[CURL_ERROR_SIZE];
+	struct curl_slist *headers; /* docker_request with a JSON body */
 };
 
 struct docker_client {
@@ -325,6 +326,7 @@ static void req_unlink_free(struct docker_req *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	c->nreqs--;
+	curl_slist_free_all(r->headers);
 	free(r->buf);
 	free(r);
 }
@@ -429,7 +431,9 @@ static void dispatch(struct docker_client *c)
 	}
 }
 
-static struct docker_req *req_new(struct docker_client *c, const char *path, bool stream)
+/* method NULL is GET; body (with a method other than GET) is sent as JSON. */
+static struct docker_req *req_new(struct docker_client *c, const char *path, bool stream,
+				  const char *method, const char *body)
 {
 	struct docker_req *r = calloc(1, sizeof(*r));
 	char *url = NULL;
@@ -462,6 +466,25 @@ static struct docker_req *req_new(struct docker_client *c, const char *path, boo
 		bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body_data);
 		bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 		bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
+	}
+	if (method && strcmp(method, "GET") != 0) {
+		if (strcmp(method, "POST") == 0) {
+			/* An empty POST still needs its (empty) body, or curl sends a GET. */
+			bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, body ? (long)strlen(body) : 0L);
+			bad |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "");
+		} else {
+			bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+			if (body) {
+				bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+				bad |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body);
+			}
+		}
+		if (body) {
+			r->headers = curl_slist_append(NULL, "Content-Type: application/json");
+			if (r->headers == NULL)
+				bad = 1;
+			bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+		}
 	}
 	if (c->unix_socket) {
 		bad |= curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
@@ -498,6 +521,7 @@ fail:
 	free(url);
 	if (r->easy)
 		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->headers);
 	free(r);
 	return NULL;
 }
@@ -505,7 +529,7 @@ fail:
 struct docker_req *docker_get(struct docker_client *c, const char *path, docker_body_fn fn,
 			      void *arg)
 {
-	struct docker_req *r = req_new(c, path, false);
+	struct docker_req *r = req_new(c, path, false, NULL, NULL);
 	if (r) {
 		r->on_body = fn;
 		r->arg = arg;
@@ -516,11 +540,24 @@ struct docker_req *docker_get(struct docker_client *c, const char *path, docker_
 struct docker_req *docker_stream(struct docker_client *c, const char *path, docker_open_fn on_open,
 				 docker_line_fn on_line, docker_end_fn on_end, void *arg)
 {
-	struct docker_req *r = req_new(c, path, true);
+	struct docker_req *r = req_new(c, path, true, NULL, NULL);
 	if (r) {
 		r->on_open = on_open;
 		r->on_line = on_line;
 		r->on_end = on_end;
+		r->arg = arg;
+	}
+	return r;
+}
+
+struct docker_req *docker_request(struct docker_client *c, const char *method, const char *path,
+				  const char *json_body, docker_body_fn fn, void *arg)
+{
+	if (method == NULL || *method == '\0')
+		return NULL;
+	struct docker_req *r = req_new(c, path, false, method, json_body);
+	if (r) {
+		r->on_body = fn;
 		r->arg = arg;
 	}
 	return r;

@@ -58,6 +58,11 @@ typedef void (*docker_end_fn)(int status, const char *msg, void *arg);
  * after it. NULL when out of memory (no callback then). */
 struct docker_req *docker_get(struct docker_client *c, const char *path, docker_body_fn fn,
 			      void *arg);
+/* As docker_get, with another method ("POST", "DELETE", "PUT", "GET") and, when json_body is
+ * not NULL, that body (copied) sent as application/json. A POST without a body sends an empty
+ * one. NULL when out of memory or without a method (no callback then). */
+struct docker_req *docker_request(struct docker_client *c, const char *method, const char *path,
+				  const char *json_body, docker_body_fn fn, void *arg);
 /* Start a long-lived GET whose body is split into lines: no overall timeout, no low-speed
  * limit. on_open (may be NULL) once on a 2xx answer, on_line for each line, then on_end once.
  * NULL when out of memory. */
