@@ -140,6 +140,53 @@ def test_tcp_pipelined(zone):
     assert len(answer_texts(got[1004], "A")) == 60
 
 
+def test_tcp_half_close_still_answered(zone):
+    # A client that sends its queries and then shuts down its side still
+    # gets every answer before berth closes.
+    s = zone.tcp_connect()
+    try:
+        blob = b""
+        for i in range(5):
+            w = zone.make("many.docker", "A", qid=2000 + i).to_wire()
+            blob += struct.pack("!H", len(w)) + w
+        s.sendall(blob)
+        s.shutdown(socket.SHUT_WR)
+        ids = set()
+        for _ in range(5):
+            raw = tcp_recv_msg(s, timeout=3)
+            assert raw is not None, "closed after %d answers" % len(ids)
+            ids.add(dns.message.from_wire(raw).id)
+        assert ids == {2000 + i for i in range(5)}
+        assert tcp_recv_msg(s, timeout=3) is None  # then berth closes
+    finally:
+        s.close()
+
+
+def test_tcp_client_that_does_not_read_is_bounded(zone):
+    # Pipelined queries from a client that never reads its answers: berth
+    # stops reading instead of buffering without end, and keeps serving others.
+    rss0 = zone.rss_kb()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((zone.host, zone.port))
+    s.setblocking(False)
+    w = zone.make("many.docker", "A").to_wire()
+    blob = (struct.pack("!H", len(w)) + w) * 500
+    sent, t0 = 0, time.monotonic()
+    try:
+        while time.monotonic() - t0 < 3:
+            try:
+                sent += s.send(blob)
+            except BlockingIOError:
+                time.sleep(0.01)
+        # berth stopped reading long before 3 s of sending: the kernel buffers are full
+        assert sent < 64 * 1024 * 1024, sent
+        assert zone.rss_kb() - rss0 < 32 * 1024
+        assert zone.query("alpha.docker", "A", tcp=True).answer
+    finally:
+        s.close()
+
+
 def test_tcp_sequential_queries_one_connection(zone):
     s = zone.tcp_connect()
     try:
