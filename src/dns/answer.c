@@ -13,7 +13,7 @@
 #define ARENA_SIZE (256 * 1024)
 #define CNAME_CHAIN_MAX 8
 #define OPT_SIZE 11
-#define MERGE_MAX 64 /* records merged from several names (patterns, ID prefixes) */
+#define MERGE_MAX 1024 /* records merged from several names (patterns, ID prefixes) */
 
 enum { AN = 0, NS = 1, AR = 2 }; /* response sections */
 

@@ -74,6 +74,20 @@ static bool ip_ok(const char *s, int af)
 }
 
 /* An address field: "" and absent are both "none"; anything unparsable is odd. */
+/* A network's prefix length for split horizon: 0 (unknown) unless sane. */
+static uint8_t get_prefix(struct docker_inspect *in, json_t *net, const char *key, int max,
+                          const char *name)
+{
+	json_t *v = json_object_get(net, key);
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max) {
+		odd(in, "NetworkSettings.Networks.%.60s.%s is not a prefix length", name, key);
+		return 0;
+	}
+	return (uint8_t)json_integer_value(v);
+}
+
 static const char *get_ip(struct docker_inspect *in, json_t *obj, const char *key, int af,
 			  const char *path)
 {
@@ -188,6 +202,8 @@ static int parse_nets(struct docker_inspect *in, json_t *settings)
 		snprintf(path, sizeof(path), "NetworkSettings.Networks.%.60s.GlobalIPv6Address",
 			 name);
 		cn->ipv6 = get_ip(in, net, "GlobalIPv6Address", AF_INET6, path);
+		cn->ipv4_prefix = get_prefix(in, net, "IPPrefixLen", 32, name);
+		cn->ipv6_prefix = get_prefix(in, net, "GlobalIPv6PrefixLen", 128, name);
 		snprintf(path, sizeof(path), "NetworkSettings.Networks.%.60s.Aliases", name);
 		json_t *al = get(in, net, "Aliases", JSON_ARRAY, path);
 		if (al == NULL)
