@@ -13,6 +13,7 @@
 
 #include "sources/watch.h"
 #include "store/registry.h"
+#include "util/hostname.h"
 #include "util/log.h"
 
 #define MAX_TOKENS 256 /* address + names on one line */
@@ -26,26 +27,9 @@ static bool is_space(char c)
  * most 253 bytes, one optional trailing dot. */
 static bool host_name_ok(const char *s, size_t len)
 {
-	size_t label = 0;
 	if (len > 0 && s[len - 1] == '.')
 		len--;
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0;
+	return len <= 253 && hostname_labels_ok(s, len);
 }
 
 /* Quote a token for an error message: bounded, printable. */

@@ -17,6 +17,7 @@
 
 #include "sources/watch.h"
 #include "store/registry.h"
+#include "util/hostname.h"
 #include "util/log.h"
 
 #define PART_MAX 200 /* bytes in "name", "image" or an alias */
@@ -67,7 +68,6 @@ bool manual_id_valid(const char *id)
 static bool name_ok(const char *s, bool wild, bool trailing_dot)
 {
 	size_t len = strlen(s);
-	size_t label = 0;
 
 	if (trailing_dot && len > 1 && s[len - 1] == '.')
 		len--;
@@ -75,23 +75,7 @@ static bool name_ok(const char *s, bool wild, bool trailing_dot)
 		s += 2;
 		len -= 2;
 	}
-	if (len == 0 || len > PART_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0;
+	return len <= PART_MAX && hostname_labels_ok(s, len);
 }
 
 /* A string field that must be a name. */
