@@ -16,7 +16,7 @@
 
 #include "util/log.h"
 
-/* A query unbound has not finished by then gets SERVFAIL: below the 5 s a stub
+/* A query unbound has not finished by then gets SERVFAIL: below the 5 s a client
  * resolver waits before retrying, so the client moves on instead of timing out. */
 #define DEADLINE_MS 4000
 /* Outstanding queries beyond this get SERVFAIL at once: a flood of forwarded

@@ -173,7 +173,7 @@ def test_sighup_many_times(seed):
 
 BAD = """\
 host-record=ok1.docker,192.0.2.160
-server=8.8.8.8
+server=192.0.2.53
 host-record=nohost.docker
 txt-record=ok2.docker,"fine"
 cname=onlyone.docker
