@@ -590,17 +590,30 @@ int naming_records(const struct container_facts *c, const struct naming_conf *co
 		}
 	}
 
-	/* Network aliases of the selected networks. */
+	/* Network aliases of the selected networks: as in Docker's own DNS, an
+	 * alias answers with the container's address on that network only. */
 	for (size_t i = 0; x.nips > 0 && c->nets != NULL && i < c->nnets; i++) {
-		if (!net_selected(conf, &c->nets[i]) || c->nets[i].aliases == NULL)
+		const struct container_net *net = &c->nets[i];
+		if (!net_selected(conf, net) || net->aliases == NULL)
 			continue;
-		for (const char *const *a = c->nets[i].aliases; *a != NULL; a++) {
-			char name[NAME_BUF];
+		for (const char *const *a = net->aliases; *a != NULL; a++) {
+			char name[NAME_BUF], fqdn[NAME_BUF + 256];
 			if (is_id_alias(*a, id) ||
 			    name_clean(*a, strlen(*a), name, sizeof(name), false) == 0)
 				continue;
-			if ((ret = put_fmt(&x, "%s.%s.", name, domain)) < 0)
-				goto out;
+			int flen = snprintf(fqdn, sizeof(fqdn), "%s.%s.", name, domain);
+			if (flen < 0 || (size_t)flen >= sizeof(fqdn))
+				continue;
+			const char *ips[2] = { net->ipv4, net->ipv6 };
+			const uint8_t prefixes[2] = { net->ipv4_prefix, net->ipv6_prefix };
+			for (int k = 0; k < 2; k++) {
+				if (ips[k] == NULL || ips[k][0] == '\0')
+					continue;
+				ret = recset_add_addr_net(out, fqdn, ips[k], prefixes[k], x.ttl);
+				if (ret == -ENOMEM)
+					goto out;
+				ret = 0; /* a name or address the record set refuses is skipped */
+			}
 		}
 	}
 

@@ -595,7 +595,7 @@ static const struct naming_case cases[] = {
 		       {"PTR", "172.17.0.5", "web.docker.", false, 0}),
 	},
 	{
-		.name = "networks: without --network every network answers",
+		.name = "networks: without --network every network answers; an alias its own",
 		.c = {.id = ID0949,
 		      .name = "web",
 		      .image = "nginx",
@@ -603,10 +603,12 @@ static const struct naming_case cases[] = {
 			   {.name = "mynet", .ipv4 = "10.0.0.5", .aliases = ALIASES("m-alias")})},
 		WANT({"A", "web.docker.", "10.0.0.5", false, 0},
 		     {"A", "web.docker.", "172.17.0.5", false, 0},
-		     {"A", "b-alias.docker.", "10.0.0.5", false, 0},
-		     {"A", "m-alias.docker.", "172.17.0.5", false, 0},
+		     {"A", "b-alias.docker.", "172.17.0.5", false, 0},
+		     {"A", "m-alias.docker.", "10.0.0.5", false, 0},
 		     {"PTR", "172.17.0.5", "web.docker.", false, 0},
 		     {"PTR", "10.0.0.5", "web.docker.", false, 0}),
+		ABSENT({"A", "b-alias.docker.", "10.0.0.5", false, 0},
+		       {"A", "m-alias.docker.", "172.17.0.5", false, 0}),
 	},
 	{
 		.name = "networks: --network not matching any network: no address records",
