@@ -17,7 +17,6 @@
 #include "util/log.h"
 
 #define BATCH 64
-#define UDP_BUF 4096          /* queries and answers over UDP never exceed this */
 #define CMSG_SPACE_PKTINFO 64
 #define FORWARD_MAX_PENDING 4096
 
@@ -33,9 +32,23 @@ struct udp_worker {
 	struct iovec in_iov[BATCH], out_iov[BATCH];
 	struct sockaddr_storage peer[BATCH];
 	uint8_t in_cmsg[BATCH][CMSG_SPACE_PKTINFO];
-	uint8_t in_buf[BATCH][UDP_BUF];
-	uint8_t out_buf[BATCH][UDP_BUF];
+	/* BATCH queries, then BATCH answers, each buf_size (--max-udp-size)
+	 * bytes: berth advertises that size in its OPT record as what it can
+	 * receive, and never answers with more. A larger query is truncated
+	 * (MSG_TRUNC) and dropped. */
+	size_t buf_size;
+	uint8_t *bufs;
 };
+
+static uint8_t *in_buf(struct udp_worker *w, int i)
+{
+	return w->bufs + (size_t)i * w->buf_size;
+}
+
+static uint8_t *out_buf(struct udp_worker *w, int i)
+{
+	return w->bufs + (size_t)(BATCH + i) * w->buf_size;
+}
 
 /* A query handed from a worker to the control loop, and back as an answer. */
 struct pending {
@@ -175,8 +188,8 @@ static void *worker_main(void *arg)
 	const struct serve_conf *conf = u->ctx->conf;
 	rcu_register_thread();
 	for (int i = 0; i < BATCH; i++) {
-		w->in_iov[i] = (struct iovec){ .iov_base = w->in_buf[i], .iov_len = UDP_BUF };
-		w->out_iov[i] = (struct iovec){ .iov_base = w->out_buf[i] };
+		w->in_iov[i] = (struct iovec){ .iov_base = in_buf(w, i), .iov_len = w->buf_size };
+		w->out_iov[i] = (struct iovec){ .iov_base = out_buf(w, i) };
 	}
 	while (!atomic_load_explicit(&u->stopping, memory_order_relaxed)) {
 		for (int i = 0; i < BATCH; i++) {
@@ -212,12 +225,12 @@ static void *worker_main(void *arg)
 				.client = in->msg_name,
 			};
 			size_t len = 0;
-			enum dns_action act = dns_answer(w->dns, snap, w->in_buf[i], w->in[i].msg_len,
-			                                 w->out_buf[nout], UDP_BUF, &qi, &len);
+			enum dns_action act = dns_answer(w->dns, snap, in_buf(w, i), w->in[i].msg_len,
+			                                 out_buf(w, nout), w->buf_size, &qi, &len);
 			if (act == DNS_FORWARD) {
 				enqueue_forward(w, in, w->in[i].msg_len, qi.max_size);
 			} else if (act == DNS_REPLY) {
-				w->out_iov[nout].iov_base = w->out_buf[nout];
+				w->out_iov[nout].iov_base = out_buf(w, nout);
 				w->out_iov[nout].iov_len = len;
 				w->out[nout].msg_hdr = (struct msghdr){
 					.msg_name = in->msg_name, .msg_namelen = in->msg_namelen,
@@ -272,7 +285,9 @@ struct udp_server *udp_server_new(struct server_ctx *ctx, char *err, size_t errl
 			w->server = u;
 			w->fd = -1;
 			w->dns = dns_worker_new();
-			if (w->dns == NULL)
+			w->buf_size = ctx->conf->udp_size;
+			w->bufs = calloc(2 * BATCH, w->buf_size);
+			if (w->dns == NULL || w->bufs == NULL)
 				goto nomem;
 			w->fd = server_bind(&ctx->conf->listen[l], SOCK_DGRAM, err, errlen);
 			if (w->fd < 0)
@@ -340,6 +355,7 @@ void udp_server_free(struct udp_server *u)
 		if (w->fd >= 0)
 			close(w->fd);
 		dns_worker_free(w->dns);
+		free(w->bufs);
 		free(w);
 	}
 	free(u->workers);

@@ -106,6 +106,33 @@ def test_max_udp_size_option(start_berth, tmp_path):
     assert parse_header(raw)["tc"]
 
 
+def padded_query(zone, size):
+    """An A query for alpha.docker padded (EDNS option 12) to size bytes."""
+    base = len(zone.make("alpha.docker", "A", edns=0, payload=1232).to_wire(max_size=65535))
+    pad = dns.edns.GenericOption(12, b"\0" * (size - base - 4))
+    q = zone.make("alpha.docker", "A", edns=0, payload=1232)
+    q.use_edns(edns=0, payload=1232, options=[pad])
+    wire = q.to_wire(max_size=65535)
+    assert len(wire) == size
+    return wire
+
+
+def test_udp_query_above_max_udp_size(start_berth, tmp_path):
+    # berth advertises --max-udp-size as what it can receive: a UDP query
+    # larger than that is dropped (the client retries over TCP), one that
+    # fits is answered, and the server goes on serving.
+    hd, rec = write_zone(tmp_path / "z")
+    b = start_berth("--hosts-dir", str(hd))
+    assert b.udp_raw(padded_query(b, 1400), timeout=0.5) is None
+    raw = b.udp_raw(padded_query(b, 1200))
+    assert raw is not None and parse_header(raw)["rcode"] == 0
+    b2 = start_berth("--hosts-dir", str(hd), "--max-udp-size", "4096")
+    raw = b2.udp_raw(padded_query(b2, 1400))
+    assert raw is not None and parse_header(raw)["rcode"] == 0
+    r = b.query("alpha.docker", "A")
+    assert r.rcode() == dns.rcode.NOERROR
+
+
 # ---------------------------------------------------------------- TCP
 
 def tcp_send(sock, wire):
