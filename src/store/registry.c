@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Record sets by origin, and their publication as RCU-protected snapshots. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,10 @@ int registry_publish(struct registry *r)
 		synchronize_rcu();
 		snapshot_free(old);
 	}
+	/* Building left freed memory scattered through the heap (the old
+	 * snapshot, parse buffers): give its pages back. A few ms at 100,000
+	 * names; without it RSS there is 1.5 times larger. */
+	malloc_trim(0);
 	log_debug("registry", "published serial %u: %u names, %u records", r->serial, s->nnodes,
 	          s->nrecords);
 	return 0;
