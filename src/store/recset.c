@@ -11,10 +11,19 @@
 
 #include "util/err.h"
 
+/* Owners and rdata live in chunks that grow with the set and go with it:
+ * a set is only ever added to, then freed whole. */
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	uint8_t data[];
+};
+
 struct recset {
 	struct rec *recs;
 	size_t n;
 	size_t cap;
+	struct chunk *mem;
 	/* Owners of PTR records, for recset_add_reverse_first: open addressing,
 	 * slot = record index + 1, 0 = empty. Kept only for PTRs, so a large
 	 * forward-only set pays nothing. */
@@ -32,8 +41,10 @@ void recset_free(struct recset *rs)
 {
 	if (rs == NULL)
 		return;
-	for (size_t i = 0; i < rs->n; i++)
-		free(rs->recs[i].owner); /* owner and rdata share one block */
+	for (struct chunk *c = rs->mem, *next; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
 	free(rs->recs);
 	free(rs->ptrs);
 	free(rs);
@@ -117,6 +128,27 @@ static int ptr_index_add(struct recset *rs, size_t idx)
 	return 0;
 }
 
+static uint8_t *data_alloc(struct recset *rs, size_t len)
+{
+	struct chunk *c = rs->mem;
+	if (c == NULL || c->size - c->used < len) {
+		/* 256 bytes for a container's few records, doubling to 64 KB for big files */
+		size_t size = c == NULL ? 256 : (c->size < 65536 ? c->size * 2 : 65536);
+		if (size < len)
+			size = len;
+		c = malloc(sizeof(*c) + size);
+		if (c == NULL)
+			return NULL;
+		c->next = rs->mem;
+		c->used = 0;
+		c->size = size;
+		rs->mem = c;
+	}
+	uint8_t *p = c->data + c->used;
+	c->used += len;
+	return p;
+}
+
 int recset_add(struct recset *rs, const uint8_t *owner, uint16_t type, uint32_t ttl,
 	       const uint8_t *rdata, uint16_t rdlen)
 {
@@ -135,7 +167,7 @@ int recset_add(struct recset *rs, const uint8_t *owner, uint16_t type, uint32_t 
 		rs->cap = cap;
 	}
 	size_t olen = knot_dname_size(owner);
-	uint8_t *mem = malloc(olen + rdlen + 1);
+	uint8_t *mem = data_alloc(rs, olen + rdlen);
 	if (mem == NULL)
 		return -ENOMEM;
 	memcpy(mem, owner, olen);
@@ -153,8 +185,7 @@ int recset_add(struct recset *rs, const uint8_t *owner, uint16_t type, uint32_t 
 	if (type == KNOT_RRTYPE_PTR) {
 		int ret = ptr_index_add(rs, rs->n - 1);
 		if (ret < 0) {
-			rs->n--;
-			free(mem);
+			rs->n--; /* its bytes stay in the chunk until the set is freed */
 			return ret;
 		}
 	}

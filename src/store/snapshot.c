@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Building and looking up the read-only snapshot that DNS workers answer from. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,11 +16,13 @@ struct chunk {
 	_Alignas(16) uint8_t data[];
 };
 
-static void *arena_alloc(struct chunk **head, size_t len)
+/* align: a power of two up to 16; names and wire data need 1, so they pack. */
+static void *arena_alloc_aligned(struct chunk **head, size_t len, size_t align)
 {
-	len = (len + 15) & ~(size_t)15;
 	struct chunk *c = *head;
-	if (c == NULL || c->size - c->used < len) {
+	if (c != NULL)
+		c->used = (c->used + align - 1) & ~(align - 1);
+	if (c == NULL || c->used > c->size || c->size - c->used < len) {
 		size_t size = len > (1u << 20) ? len : (1u << 20);
 		struct chunk *n = malloc(sizeof(*n) + size);
 		if (n == NULL)
@@ -33,6 +36,11 @@ static void *arena_alloc(struct chunk **head, size_t len)
 	void *p = c->data + c->used;
 	c->used += len;
 	return p;
+}
+
+static void *arena_alloc(struct chunk **head, size_t len)
+{
+	return arena_alloc_aligned(head, len, _Alignof(max_align_t));
 }
 
 static void arena_free(struct chunk *c)
@@ -164,7 +172,7 @@ static struct snap_node *table_get(struct snapshot *s, struct chunk **mem, const
 		}
 	}
 	struct snap_node *n = arena_alloc(mem, sizeof(*n));
-	uint8_t *copy = arena_alloc(mem, len);
+	uint8_t *copy = arena_alloc_aligned(mem, len, 1);
 	if (n == NULL || copy == NULL)
 		return NULL;
 	memcpy(copy, name, len);
@@ -205,13 +213,13 @@ static int make_rrset(struct snap_rrset *out, struct chunk **mem, const struct r
 	}
 	if (n > UINT16_MAX || len > UINT32_MAX)
 		return BERTH_ETOOLONG;
-	uint8_t *wire = arena_alloc(mem, len);
-	uint32_t *offs = arena_alloc(mem, (n + 1) * sizeof(*offs));
+	uint8_t *wire = arena_alloc_aligned(mem, len, 1);
+	uint32_t *offs = arena_alloc_aligned(mem, (n + 1) * sizeof(*offs), _Alignof(uint32_t));
 	if (wire == NULL || offs == NULL)
 		return -ENOMEM;
 	uint8_t *nets = NULL;
 	for (size_t i = 0; i < n && nets == NULL; i++) {
-		if (recs[i]->prefix != 0 && (nets = arena_alloc(mem, n)) == NULL)
+		if (recs[i]->prefix != 0 && (nets = arena_alloc_aligned(mem, n, 1)) == NULL)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; nets != NULL && i < n; i++)
@@ -237,7 +245,7 @@ static int make_soa_tail(const uint8_t **out, uint16_t *out_len, struct chunk **
                          const struct snap_rrset *soa)
 {
 	uint32_t len = soa->offs[1];
-	uint8_t *tail = arena_alloc(mem, len);
+	uint8_t *tail = arena_alloc_aligned(mem, len, 1);
 	if (tail == NULL)
 		return -ENOMEM;
 	memcpy(tail, soa->wire, len);
@@ -258,7 +266,6 @@ void snapshot_free(struct snapshot *s)
 		return;
 	free((void *)s->table);
 	free((void *)s->ids);
-	free((void *)s->nodes);
 	arena_free(s->mem);
 	free(s);
 }
@@ -290,21 +297,25 @@ static int cmp_node_name(const void *pa, const void *pb)
 /* Every node learns its zone; lists for the slow paths (ID prefixes, patterns). */
 static int index_nodes(struct snapshot *s)
 {
-	s->nodes = malloc((s->nnodes + 1) * sizeof(*s->nodes));
-	s->ids = malloc((s->nnodes + 1) * sizeof(*s->ids));
-	if (s->nodes == NULL || s->ids == NULL)
-		return -ENOMEM;
-	uint32_t n = 0;
+	size_t cap = 0;
 	for (uint32_t i = 0; i <= s->mask; i++) {
 		struct snap_node *node = (struct snap_node *)s->table[i];
 		if (node == NULL)
 			continue;
 		node->zone = snapshot_zone_of(s, node->name);
-		s->nodes[n++] = node;
-		if (is_hex_label(node->name, 63, 63) && child_of_apex(node->name, node->name_len, node->zone))
+		if (is_hex_label(node->name, 63, 63) && child_of_apex(node->name, node->name_len, node->zone)) {
+			if (s->nids == cap) {
+				cap = cap ? cap * 2 : 16;
+				const struct snap_node **ids = realloc(s->ids, cap * sizeof(*ids));
+				if (ids == NULL)
+					return -ENOMEM;
+				s->ids = ids;
+			}
 			s->ids[s->nids++] = node;
+		}
 	}
-	qsort(s->ids, s->nids, sizeof(*s->ids), cmp_node_name);
+	if (s->nids > 0)
+		qsort(s->ids, s->nids, sizeof(*s->ids), cmp_node_name);
 	return 0;
 }
 
@@ -380,9 +391,9 @@ size_t snapshot_match_pattern(const struct snapshot *s, const uint8_t *name, siz
 {
 	(void)len;
 	size_t n = 0;
-	for (uint32_t i = 0; i < s->nnodes && n < max; i++) {
-		const struct snap_node *node = s->nodes[i];
-		if (node->nrrsets == 0)
+	for (uint32_t i = 0; i <= s->mask && n < max; i++) {
+		const struct snap_node *node = s->table[i];
+		if (node == NULL || node->nrrsets == 0)
 			continue;
 		/* a wildcard owner only matches itself, not as a pattern target */
 		if (node->name[0] == 1 && node->name[1] == '*')
@@ -539,7 +550,6 @@ fail:
 	free(recs);
 	free((void *)s->table);
 	free((void *)s->ids);
-	free((void *)s->nodes);
 	arena_free(mem);
 	free(s);
 	return NULL;

@@ -47,7 +47,6 @@ struct snapshot {
 	uint64_t serial;
 	const struct snap_node **ids; /* "<63 hex>.<apex>" nodes, sorted: ID-prefix lookups */
 	uint32_t nids;
-	const struct snap_node **nodes; /* every node, for '*' label patterns */
 	void *mem;               /* one allocation holding everything above */
 };
 
