@@ -431,6 +431,44 @@ static void source_metrics(struct evbuffer *b, const json_t *sources)
 		}
 	}
 	json_decref(keys);
+
+	/* Sources that time their events (docker): event -> records lag. */
+	bool head = false;
+	json_array_foreach(sources, i, s)
+	{
+		json_t *lag = json_object_get(s, "event_lag");
+		json_t *bounds = json_object_get(lag, "bounds_ms");
+		json_t *counts = json_object_get(lag, "counts");
+		if (!json_is_array(bounds) || !json_is_array(counts) ||
+		    json_array_size(counts) != json_array_size(bounds) + 1)
+			continue;
+		if (!head)
+			family(b, "berth_source_event_lag_seconds", "histogram",
+			       "Time from an event reaching berth to its records (Docker: a start "
+			       "event to the container's names).");
+		head = true;
+		http_prom_escape(jstr(s, "name"), name, sizeof(name));
+		http_prom_escape(jstr(s, "kind"), kind, sizeof(kind));
+		unsigned long long cum = 0;
+		for (size_t k = 0; k < json_array_size(counts); k++) {
+			char le[32];
+			cum += (unsigned long long)json_integer_value(json_array_get(counts, k));
+			if (k < json_array_size(bounds))
+				snprintf(le, sizeof(le), "%g",
+				         json_number_value(json_array_get(bounds, k)) / 1e3);
+			else
+				snprintf(le, sizeof(le), "+Inf");
+			evbuffer_add_printf(b, "berth_source_event_lag_seconds_bucket{source=\"%s\","
+			                       "kind=\"%s\",le=\"%s\"} %llu\n",
+			                    name, kind, le, cum);
+		}
+		evbuffer_add_printf(b, "berth_source_event_lag_seconds_sum{source=\"%s\",kind=\"%s\"} "
+		                       "%.6f\n",
+		                    name, kind, json_number_value(json_object_get(lag, "sum_ms")) / 1e3);
+		evbuffer_add_printf(b, "berth_source_event_lag_seconds_count{source=\"%s\","
+		                       "kind=\"%s\"} %llu\n",
+		                    name, kind, cum);
+	}
 }
 
 void http_get_metrics(struct http_server *hs, struct evhttp_request *req)

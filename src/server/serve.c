@@ -213,6 +213,15 @@ static json_t *http_sources_cb(void *arg)
 			             ds.engine_version, "containers", (json_int_t)ds.containers,
 			             "last_event_ns", (json_int_t)ds.last_event_ns, "counters", "events",
 			             (json_int_t)ds.events, "reconnects", (json_int_t)ds.reconnects));
+		json_t *bounds = json_array(), *counts = json_array();
+		for (int i = 0; i < DOCKER_LAG_BUCKETS; i++) {
+			if (i < DOCKER_LAG_BUCKETS - 1)
+				json_array_append_new(bounds, json_real(docker_lag_bounds_ms[i]));
+			json_array_append_new(counts, json_integer((json_int_t)ds.lag[i]));
+		}
+		json_object_set_new(json_array_get(a, json_array_size(a) - 1), "event_lag",
+		                    json_pack("{s:o, s:o, s:f}", "bounds_ms", bounds, "counts", counts,
+		                              "sum_ms", ds.lag_sum_ms));
 	}
 	for (size_t i = 0; i < s->nhosts; i++) {
 		hosts_source_status(s->hosts[i], &st);

@@ -567,3 +567,41 @@ def test_status_reports_docker_source(zb, dockerd):
     assert src.get("state") == "ok", src
     assert src.get("endpoint") == dockerd.url, src
     assert src.get("api_version"), src
+
+
+def lag_histogram(zb):
+    """berth_source_event_lag_seconds for the docker source, from /metrics:
+    ({le: cumulative count}, sum, count)."""
+    st, body = zb.http_get("/metrics")
+    assert st == 200
+    buckets, total, count = {}, None, None
+    for line in body.decode().splitlines():
+        if not line.startswith("berth_source_event_lag_seconds") or 'source="docker"' not in line:
+            continue
+        metric, value = line.rsplit(" ", 1)
+        if metric.startswith("berth_source_event_lag_seconds_bucket"):
+            le = metric.split('le="')[1].split('"')[0]
+            buckets[le] = int(value)
+        elif metric.startswith("berth_source_event_lag_seconds_sum"):
+            total = float(value)
+        elif metric.startswith("berth_source_event_lag_seconds_count"):
+            count = int(value)
+    assert buckets and total is not None and count is not None, body.decode()[-2000:]
+    return buckets, total, count
+
+
+def test_event_lag_histogram(zb, kit, mnet):
+    # Every container event that led to new records is timed, from the event
+    # reaching berth to the records: /metrics has it as a histogram.
+    before, _, n0 = lag_histogram(zb)
+    c = kit.create("lag", network=mnet)
+    wait_for_answer(zb, D(c.name), "A", lambda m: bool(answer_texts(m, "A")), timeout=FOLLOW)
+    buckets, total, n1 = lag_histogram(zb)
+    assert n1 > n0, "no event timed for a started container"
+    values = [buckets[k] for k in sorted((k for k in buckets if k != "+Inf"), key=float)]
+    assert values == sorted(values), "buckets not cumulative: %s" % buckets
+    assert buckets["+Inf"] == n1 and values[-1] <= n1
+    assert 0 < total < n1 * FOLLOW, "sum %.3f s for %d events" % (total, n1)
+    src = zb.docker_source()
+    assert sum(src["event_lag"]["counts"]) >= n1, src
+    c.remove(force=True)

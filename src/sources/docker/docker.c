@@ -101,10 +101,14 @@ struct docker_source {
 	/* status */
 	size_t named;
 	uint64_t reconnects, events;
+	uint64_t lag[DOCKER_LAG_BUCKETS];
+	double lag_sum_ms;
 	int64_t last_event_ns;
 	char api_version[16], min_api_version[16], engine_version[40];
 	char last_error[160];
 };
+
+const double docker_lag_bounds_ms[DOCKER_LAG_BUCKETS - 1] = { 1, 2, 5, 10, 20, 50, 100, 500, 1000 };
 
 static double now_s(void)
 {
@@ -349,10 +353,6 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 	c->running = f->running;
 	struct recset *rs = recset_new();
 	rc = rs ? naming_records(f, &s->naming, rs) : -ENOMEM;
-	if (c->event_at > 0 && log_enabled(LOG_DEBUG))
-		log_debug("docker", "container %.12s: inspected %.2f ms after its event", c->id,
-			  (now_s() - c->event_at) * 1e3);
-	c->event_at = 0;
 	if (rc == 0) {
 		ctr_set(s, c, rs);
 	} else {
@@ -365,6 +365,16 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 				 "ones",
 				 c->id, berth_strerror(rc));
 	}
+	if (c->event_at > 0) {
+		double ms = (now_s() - c->event_at) * 1e3;
+		int b = 0;
+		while (b < DOCKER_LAG_BUCKETS - 1 && ms > docker_lag_bounds_ms[b])
+			b++;
+		s->lag[b]++;
+		s->lag_sum_ms += ms;
+		log_debug("docker", "container %.12s: records %.2f ms after its event", c->id, ms);
+	}
+	c->event_at = 0;
 	docker_inspect_free(in);
 }
 
@@ -915,5 +925,7 @@ void docker_source_status(const struct docker_source *s, struct docker_status *o
 	out->reconnects = s->reconnects;
 	out->events = s->events;
 	out->containers = s->named;
+	memcpy(out->lag, s->lag, sizeof(out->lag));
+	out->lag_sum_ms = s->lag_sum_ms;
 	snprintf(out->last_error, sizeof(out->last_error), "%s", s->last_error);
 }

@@ -24,6 +24,12 @@ struct docker_source_conf {
 	struct naming_conf naming;
 };
 
+/* Time from an event reaching berth to its container's records reaching the
+ * registry (an inspect of the container in between), as a histogram:
+ * bucket i counts lags <= docker_lag_bounds_ms[i]; the last bucket, the rest. */
+#define DOCKER_LAG_BUCKETS 10
+extern const double docker_lag_bounds_ms[DOCKER_LAG_BUCKETS - 1];
+
 struct docker_status {
 	bool connected;       /* list done and event stream open */
 	char endpoint[160];   /* as described in logs */
@@ -35,6 +41,8 @@ struct docker_status {
 	uint64_t events;       /* events handled */
 	size_t containers;     /* containers that have records now */
 	char last_error[160];  /* why the last connection attempt or stream failed; "" = none */
+	uint64_t lag[DOCKER_LAG_BUCKETS];
+	double lag_sum_ms;
 };
 
 struct docker_source;
