@@ -22,7 +22,8 @@
 
 #define ORIGIN_PREFIX "docker:"
 #define INSPECT_CONCURRENCY 8
-#define INSPECT_RETRIES 3
+#define INSPECT_RETRIES 6  /* a failed inspect is asked again after 100 ms, doubling: ~6 s */
+#define RETRY_FIRST_MS 100
 #define MAX_RESTARTS 4 /* newer events that may cancel an inspect in flight, in a row */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
@@ -52,6 +53,7 @@ struct ctr {
 	struct ctr *qprev, *qnext; /* in a queue */
 	enum queue q;
 	struct docker_req *req; /* inspect in flight */
+	struct event *later;    /* the next try after a failed inspect; NULL until one failed */
 	uint64_t gen;           /* bumped by every event */
 	uint64_t req_gen;       /* gen when the inspect in flight was sent */
 	uint64_t event_epoch;   /* source epoch at its last event */
@@ -305,6 +307,8 @@ static void ctr_forget(struct docker_source *s, struct ctr *c)
 	dequeue(s, c);
 	cancel_inspect(s, c);
 	ctr_unset(s, c);
+	if (c->later)
+		event_free(c->later);
 	struct ctr **pp = &s->buckets[id_hash(c->id) & (s->nbuckets - 1)];
 	while (*pp != c)
 		pp = &(*pp)->hnext;
@@ -396,6 +400,31 @@ static void start_inspect(struct docker_source *s, struct ctr *c)
 	s->inflight++;
 }
 
+static void on_inspect_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctr *c = arg;
+	struct docker_source *s = c->s;
+	if (s->phase == P_WAIT || c->req != NULL || c->q != Q_NONE)
+		return; /* a reconnect re-lists it, or it is being looked at already */
+	enqueue(s, c, Q_URGENT);
+	pump(s);
+}
+
+/* After a failed inspect: ask again later, not at once, so that an engine that
+ * is busy for a moment (errors under load) gets time to recover. */
+static void retry_later(struct docker_source *s, struct ctr *c)
+{
+	if (c->later == NULL)
+		c->later = evtimer_new(s->base, on_inspect_retry, c);
+	if (c->later == NULL) {
+		enqueue(s, c, Q_URGENT);
+		return;
+	}
+	unsigned ms = RETRY_FIRST_MS << (c->retries > 0 ? c->retries - 1 : 0);
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	evtimer_add(c->later, &tv);
+}
+
 static void inspect_done(int status, const char *body, size_t len, void *arg)
 {
 	struct ctr *c = arg;
@@ -431,7 +460,8 @@ static void inspect_done(int status, const char *body, size_t len, void *arg)
 			c->retries = INSPECT_RETRIES; /* asking again gets the same answer */
 		if (++c->retries <= INSPECT_RETRIES && s->phase != P_WAIT) {
 			c->want = true;
-			stale = true;
+			if (!stale)
+				retry_later(s, c);
 		} else if (s->phase != P_WAIT && ratelog_ok(&s->inspect_log)) {
 			log_warn("docker",
 				 "container %.12s: inspect failed (%s%.120s); keeping what "
@@ -474,6 +504,8 @@ static void touch(struct docker_source *s, const char *id)
 	c->event_at = now_s();
 	c->want = true;
 	c->retries = 0;
+	if (c->later)
+		evtimer_del(c->later); /* this event asks at once */
 	if (c->req != NULL && c->restarts < MAX_RESTARTS) {
 		/* The inspect in flight was sent before this event, maybe while the engine held
 		 * the container's lock (a network connect during its start): ask anew rather
@@ -515,6 +547,8 @@ static void cancel_all(struct docker_source *s)
 		for (struct ctr *c = s->buckets[i]; c; c = c->hnext) {
 			dequeue(s, c);
 			c->restarts = 0;
+			if (c->later)
+				evtimer_del(c->later);
 			if (c->req) {
 				docker_cancel(c->req);
 				c->req = NULL;
@@ -894,6 +928,8 @@ void docker_source_free(struct docker_source *s)
 	for (size_t i = 0; i < s->nbuckets; i++) {
 		for (struct ctr *c = s->buckets[i], *next; c; c = next) {
 			next = c->hnext;
+			if (c->later)
+				event_free(c->later);
 			free(c);
 		}
 	}
