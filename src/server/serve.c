@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -35,6 +36,8 @@ struct serve {
 	struct records_source **records;
 	size_t nrecords;
 	struct event *publish_ev;
+	double publish_done; /* monotonic seconds when the last publish ended */
+	double publish_cost; /* and how long it took */
 	struct event *sig_ev[3];
 	struct manual_source *manual;
 	struct http_server *http;
@@ -42,21 +45,38 @@ struct serve {
 	char host_ip[64];       /* --host-ip, or detected; "" = unknown */
 };
 
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void on_publish(evutil_socket_t fd, short what, void *arg)
 {
 	struct serve *s = arg;
+	double t0 = mono_now();
 	if (registry_publish(s->reg) != 0)
 		log_error("registry", "cannot publish new records (out of memory): serving the previous ones");
+	s->publish_done = mono_now();
+	s->publish_cost = s->publish_done - t0;
 }
 
-/* Sources change the registry; one publish per loop turn covers a burst. */
+/* Sources change the registry; one publish covers every change made before it
+ * runs. It runs in the next loop turn, unless the last one ended less than its
+ * own duration ago: then it waits for that, so that a stream of changes (a
+ * full Docker sync, a burst of starts) costs the control thread at most about
+ * half its time in snapshot builds instead of one full build per change. */
 static void schedule_publish(void *arg)
 {
 	struct serve *s = arg;
-	if (!event_pending(s->publish_ev, EV_TIMEOUT, NULL)) {
-		struct timeval now = { 0, 0 };
-		event_add(s->publish_ev, &now);
-	}
+	if (event_pending(s->publish_ev, EV_TIMEOUT, NULL))
+		return;
+	double wait = s->publish_done + s->publish_cost - mono_now();
+	if (wait < 0)
+		wait = 0;
+	struct timeval tv = { (time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6) };
+	event_add(s->publish_ev, &tv);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
