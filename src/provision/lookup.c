@@ -13,6 +13,8 @@
 #include <jansson.h>
 #include <unbound.h>
 
+#include "util/clock.h"
+
 #define TYPE_TXT 16
 #define CLASS_IN 1
 #define RCODE_SERVFAIL 2
@@ -32,13 +34,6 @@ struct query {
 	int async_id;
 	bool bad_bytes;  /* a command with a NUL byte or invalid UTF-8 */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool provision_zone_valid(const char *zone)
 {
@@ -128,12 +123,12 @@ static void query_clear(struct query *q)
 /* Wait for every query, at most timeout_ms; those still out are cancelled and time out. */
 static void wait_all(struct ub_ctx *ctx, struct query *qs, size_t n, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 	for (;;) {
 		size_t pending = 0;
 		for (size_t i = 0; i < n; i++)
 			pending += !qs[i].done;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		if (pending == 0 || left <= 0)
 			break;
 		struct pollfd pfd = { .fd = ub_fd(ctx), .events = POLLIN };

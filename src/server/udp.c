@@ -13,6 +13,7 @@
 #include <urcu.h>
 
 #include "server/udp.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -208,8 +209,7 @@ static void *worker_main(void *arg)
 				log_error("udp", "receive: %s", strerror(errno));
 			break;
 		}
-		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+		uint64_t t0 = mono_ns();
 		int nout = 0;
 		rcu_read_lock();
 		const struct snapshot *snap = registry_current(u->ctx->reg);
@@ -255,10 +255,7 @@ static void *worker_main(void *arg)
 			}
 			sent += r;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		dns_worker_latency(w->dns,
-		                   (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec)),
-		                   (uint64_t)nout);
+		dns_worker_latency(w->dns, mono_ns() - t0, (uint64_t)nout);
 	}
 	rcu_unregister_thread();
 	return NULL;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 
 #define SETTLE_MS 50     /* quiet time after a name's last event */
@@ -50,13 +51,6 @@ struct watch {
 	bool rescan;
 	int64_t rescan_due;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void arm(struct event *ev, int64_t ms)
 {
@@ -157,7 +151,7 @@ static void schedule(struct watch *w, int64_t now)
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
-	int64_t now = now_ms();
+	int64_t now = mono_ms();
 	size_t keep = 0;
 	for (size_t i = 0; i < w->npend; i++) {
 		struct pending p = w->pend[i];
@@ -175,7 +169,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		w->rescan = false;
 		w->fn(w->arg, w->dir, NULL, WATCH_RESCAN);
 	}
-	schedule(w, now_ms());
+	schedule(w, mono_ms());
 }
 
 static void lost(struct watch *w, int64_t now)
@@ -199,7 +193,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	}
 	w->wd = wd;
 	log_info("watch", "%s: watching again", w->dir);
-	int64_t now = now_ms();
+	int64_t now = mono_ms();
 	flag_rescan(w, now);
 	schedule(w, now);
 }
@@ -232,7 +226,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	struct watch *w = arg;
 	char buf[16 * (sizeof(struct inotify_event) + NAME_MAX + 1)]
 		__attribute__((aligned(__alignof__(struct inotify_event))));
-	int64_t now = now_ms();
+	int64_t now = mono_ms();
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0) {
