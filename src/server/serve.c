@@ -21,6 +21,7 @@
 #include "sources/manual.h"
 #include "sources/records.h"
 #include "store/registry.h"
+#include "util/clock.h"
 #include "util/hostip.h"
 #include "util/log.h"
 
@@ -45,20 +46,13 @@ struct serve {
 	char host_ip[64];       /* --host-ip, or detected; "" = unknown */
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void on_publish(evutil_socket_t fd, short what, void *arg)
 {
 	struct serve *s = arg;
-	double t0 = mono_now();
+	double t0 = mono_s();
 	if (registry_publish(s->reg) != 0)
 		log_error("registry", "cannot publish new records (out of memory): serving the previous ones");
-	s->publish_done = mono_now();
+	s->publish_done = mono_s();
 	s->publish_cost = s->publish_done - t0;
 }
 
@@ -72,7 +66,7 @@ static void schedule_publish(void *arg)
 	struct serve *s = arg;
 	if (event_pending(s->publish_ev, EV_TIMEOUT, NULL))
 		return;
-	double wait = s->publish_done + s->publish_cost - mono_now();
+	double wait = s->publish_done + s->publish_cost - mono_s();
 	if (wait < 0)
 		wait = 0;
 	struct timeval tv = { (time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6) };
@@ -242,6 +236,10 @@ static json_t *http_sources_cb(void *arg)
 		json_object_set_new(json_array_get(a, json_array_size(a) - 1), "event_lag",
 		                    json_pack("{s:o, s:o, s:f}", "bounds_ms", bounds, "counts", counts,
 		                              "sum_ms", ds.lag_sum_ms));
+		if (ds.sync_ms > 0)
+			json_object_set_new(json_array_get(a, json_array_size(a) - 1), "last_sync",
+			                    json_pack("{s:I, s:f}", "containers", (json_int_t)ds.synced,
+			                              "ms", ds.sync_ms));
 	}
 	for (size_t i = 0; i < s->nhosts; i++) {
 		hosts_source_status(s->hosts[i], &st);

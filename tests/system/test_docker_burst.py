@@ -64,6 +64,21 @@ def test_burst_of_containers_started_and_removed(dockerd, docker_berth):  # noqa
         print("all names checked %.2f s after the start phase" % (time.monotonic() - t_started))
         assert not missing, "%d of %d names wrong after the start phase, e.g. %s" % (
             len(missing), COUNT, sorted(missing.items())[:5])
+        # A second berth started now finds them all in its initial sync (list,
+        # then an inspect each), and /status says how long that took.
+        t2 = time.monotonic()
+        b2 = docker_berth()
+        missing = check_all(b2, expect, answers, time.monotonic() + SETTLE)
+        assert not missing, "%d of %d names wrong after a fresh berth's sync, e.g. %s" % (
+            len(missing), COUNT, sorted(missing.items())[:5])
+        sync, end = None, time.monotonic() + SETTLE
+        while sync is None and time.monotonic() < end:     # other containers may be last
+            sync = b2.docker_source().get("last_sync")
+            time.sleep(0.05)
+        assert sync and sync["containers"] >= COUNT and sync["ms"] > 0, b2.docker_source()
+        print("a fresh berth synced %d containers in %.0f ms (its own figure); all checked "
+              "%.2f s after it was started" % (sync["containers"], sync["ms"],
+                                               time.monotonic() - t2))
         # README: `*.docker` answers every distinct address of every match.
         # Checked after the removal phase, so that a failure here does not hide
         # the rest.

@@ -17,6 +17,7 @@
 #include "sources/docker/events.h"
 #include "sources/docker/inspect.h"
 #include "store/registry.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -93,6 +94,12 @@ struct docker_source {
 	bool type_filters_only; /* the engine refused EVENT_FILTERS */
 	bool outage;            /* an outage was logged, and no connection has been stable since */
 	double connected_at;    /* monotonic seconds */
+	double attempt_at;      /* monotonic seconds: this connection's GET /version */
+	double listed_at;       /* ... and its list's answer */
+	bool syncing;           /* the containers of that list are still being inspected */
+	size_t sync_count;      /* containers in the last list */
+	size_t synced;          /* ... in the last list whose sync finished */
+	double sync_ms;         /* that sync: GET /version to every listed one inspected */
 	struct ratelog conn_log, lost_log, fail_log, line_log, list_log, inspect_log;
 	uint64_t epoch, list_epoch;
 	/* containers by ID */
@@ -112,17 +119,10 @@ struct docker_source {
 
 const double docker_lag_bounds_ms[DOCKER_LAG_BUCKETS - 1] = { 1, 2, 5, 10, 20, 50, 100, 500, 1000 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* True when a line of this kind may be logged now; counts the ones it holds back. */
 static bool ratelog_ok(struct ratelog *rl)
 {
-	double t = now_s();
+	double t = mono_s();
 	if (rl->last == 0 || t - rl->last >= LOG_EVERY_S) {
 		rl->last = t;
 		return true;
@@ -370,7 +370,7 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 				 c->id, berth_strerror(rc));
 	}
 	if (c->event_at > 0) {
-		double ms = (now_s() - c->event_at) * 1e3;
+		double ms = (mono_s() - c->event_at) * 1e3;
 		int b = 0;
 		while (b < DOCKER_LAG_BUCKETS - 1 && ms > docker_lag_bounds_ms[b])
 			b++;
@@ -489,6 +489,17 @@ static void pump(struct docker_source *s)
 		if (c->req == NULL)
 			break;
 	}
+	if (s->syncing && s->phase == P_CONNECTED && s->inflight == 0 && s->bulk.head == NULL &&
+	    s->urgent.head == NULL) {
+		double t = mono_s();
+		s->syncing = false;
+		s->synced = s->sync_count;
+		s->sync_ms = (t - s->attempt_at) * 1e3;
+		log_info("docker",
+			 "synced %zu container%s in %.0f ms (%.0f ms to list, %.0f ms to inspect)",
+			 s->sync_count, s->sync_count == 1 ? "" : "s", s->sync_ms,
+			 (s->listed_at - s->attempt_at) * 1e3, (t - s->listed_at) * 1e3);
+	}
 }
 
 /* An event says the container changed: look again, right away. */
@@ -501,7 +512,7 @@ static void touch(struct docker_source *s, const char *id)
 	}
 	c->gen++;
 	c->event_epoch = s->epoch;
-	c->event_at = now_s();
+	c->event_at = mono_s();
 	c->want = true;
 	c->retries = 0;
 	if (c->later)
@@ -563,7 +574,7 @@ static void conn_fail(struct docker_source *s, const char *fmt, ...)
 {
 	va_list ap;
 	bool was_connected = s->phase == P_CONNECTED;
-	double t = now_s();
+	double t = mono_s();
 	bool stable = was_connected && t - s->connected_at >= STABLE_S;
 
 	va_start(ap, fmt);
@@ -765,7 +776,9 @@ static void on_list(int status, const char *body, size_t len, void *arg)
 		}
 	}
 	s->phase = P_CONNECTED;
-	s->connected_at = now_s();
+	s->connected_at = s->listed_at = mono_s();
+	s->syncing = true;
+	s->sync_count = n;
 	s->attempts = 0;
 	s->last_error[0] = '\0';
 	if (s->ever_connected)
@@ -866,6 +879,7 @@ static void connect_start(struct docker_source *s)
 	if (s->phase != P_WAIT)
 		return;
 	s->phase = P_VERSION;
+	s->attempt_at = mono_s();
 	/* The engine may have been replaced by another version: ask unversioned. */
 	docker_client_set_api_version(s->client, NULL);
 	s->version_req = docker_get(s->client, "/version", on_version, s);
@@ -963,5 +977,7 @@ void docker_source_status(const struct docker_source *s, struct docker_status *o
 	out->containers = s->named;
 	memcpy(out->lag, s->lag, sizeof(out->lag));
 	out->lag_sum_ms = s->lag_sum_ms;
+	out->sync_ms = s->sync_ms;
+	out->synced = s->synced;
 	snprintf(out->last_error, sizeof(out->last_error), "%s", s->last_error);
 }

@@ -43,6 +43,10 @@ struct docker_status {
 	char last_error[160];  /* why the last connection attempt or stream failed; "" = none */
 	uint64_t lag[DOCKER_LAG_BUCKETS];
 	double lag_sum_ms;
+	/* The last full sync (at start and after every reconnection): from asking the engine's
+	 * version to every listed container inspected; 0 = none finished yet. */
+	double sync_ms;
+	size_t synced; /* containers in that sync's list */
 };
 
 struct docker_source;
