@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""berth against a real dockerd that fails for a while: a small proxy on a unix
-socket stands between berth and the session's dockerd, passes every request
-through, and answers HTTP 500 to the inspects of chosen containers for as long
-as a test says (an engine busy for a moment answers so under load).
+"""berth against a real dockerd seen through a small proxy on a unix socket,
+which passes every request through but: answers HTTP 500 to the inspects of
+chosen containers for as long as a test says (an engine busy for a moment
+answers so under load); or, in front of it, plays a current engine's version
+rules (GET /version says API 1.47, anything below 1.44 is refused).
 
 Nothing here stands in for Docker: the containers, the list, the events and
 the inspects that do get through are the real dockerd's. DNS queries go to
@@ -72,6 +73,14 @@ class FaultProxy:
                     return True
         return False
 
+    def _filter(self, head):
+        """(request head to pass on, None) or (head, (status line, body)) to answer
+        here instead."""
+        if self._failing(head):
+            return head, (b"500 Internal Server Error",
+                          b'{"message":"injected by the test: engine busy"}')
+        return head, None
+
     def _serve(self, conn):
         up = None
         try:
@@ -82,11 +91,12 @@ class FaultProxy:
                 if not chunk:
                     return
                 head += chunk
-            if self._failing(head):
-                body = b'{"message":"injected by the test: engine busy"}'
-                conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\n"
-                             b"Content-Type: application/json\r\n"
-                             b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+            head, reply = self._filter(head)
+            if reply is not None:
+                status, body = reply
+                conn.sendall(b"HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\nConnection: close\r\n\r\n"
+                             % (status, len(body)) + body)
                 return
             lines = head.split(b"\r\n")
             lines = [ln for ln in lines if not ln.lower().startswith(b"connection:")]
@@ -106,6 +116,67 @@ class FaultProxy:
             conn.close()
             if up is not None:
                 up.close()
+
+
+VERSIONED = re.compile(rb"^([A-Z]+) /v1\.([0-9]+)(/[^ ]*) HTTP")
+
+
+class NewerEngineProxy(FaultProxy):
+    """The session's dockerd (API 1.41) made to look like a current engine: its
+    GET /version says API 1.47, minimum 1.44; a request for an API below 1.44
+    is refused as current engines refuse it (HTTP 400); one for 1.47 goes to
+    dockerd as 1.41. Containers, lists, inspects and events are dockerd's."""
+
+    VERSION = (b'{"Version":"27.3.1","ApiVersion":"1.47","MinAPIVersion":"1.44",'
+               b'"Os":"linux","Arch":"amd64"}')
+
+    def __init__(self, path, upstream):
+        super().__init__(path, upstream)
+        self.versions = {}      # API minor version -> requests seen
+        self.refused = []       # request lines refused as too old
+
+    def _filter(self, head):
+        line = head.split(b"\r\n", 1)[0]
+        if re.match(rb"^GET /version[ ?]", line):
+            return head, (b"200 OK", self.VERSION)
+        m = VERSIONED.match(line)
+        if m is None:
+            return head, None   # unversioned: the engine's own (newest) API
+        minor = int(m.group(2))
+        with self.lock:
+            self.versions[minor] = self.versions.get(minor, 0) + 1
+            if minor < 44:
+                self.refused.append(line.decode(errors="replace"))
+        if minor < 44:
+            return head, (b"400 Bad Request",
+                          b'{"message":"client version 1.%d is too old. Minimum supported '
+                          b'API version is 1.44, please upgrade your client to a newer '
+                          b'version"}' % minor)
+        rest = head[len(line):]
+        return b"%s /v1.41%s HTTP/1.1" % (m.group(1), m.group(3)) + rest, None
+
+
+def test_engine_that_refuses_old_api_versions(dockerd, kit, docker_berth, tmp_path):
+    # Current engines refuse API versions below 1.44; berth must speak the
+    # version the engine gives in GET /version, for the list, the inspects and
+    # the event stream alike.
+    proxy = NewerEngineProxy(str(tmp_path / "newer.sock"), dockerd.sock)
+    try:
+        net = kit.network("newer")
+        early = kit.create("early", network=net)
+        b = docker_berth(url="unix://" + proxy.path)
+        wait_for_answer(b, early.name + ".docker", "A", lambda m: bool(answer_texts(m, "A")),
+                        timeout=5)
+        late = kit.create("late", network=net)      # found through the event stream
+        wait_for_answer(b, late.name + ".docker", "A", lambda m: bool(answer_texts(m, "A")),
+                        timeout=5)
+        src = b.docker_source()
+        assert src["api_version"] == "1.47" and src["engine_version"] == "27.3.1", src
+        assert not proxy.refused, "berth asked for an API the engine refuses: %s" % (
+            proxy.refused[:3])
+        assert set(proxy.versions) == {47}, proxy.versions
+    finally:
+        proxy.close()
 
 
 def test_inspect_failing_for_a_while_is_asked_again(dockerd, kit, docker_berth, tmp_path):
