@@ -205,3 +205,26 @@ def test_inspect_failing_for_a_while_is_asked_again(dockerd, kit, docker_berth, 
         assert answer_texts(b.ask(DockerKit.name("steady") + ".docker"), "A")
     finally:
         proxy.close()
+
+
+def test_sync_is_over_only_when_every_container_answered(dockerd, kit, docker_berth, tmp_path):
+    # A container whose inspects fail for 1 s when berth starts: the sync
+    # (log line, /status last_sync) is not over until it has been asked again
+    # and answered, so that "synced" means every listed container has records.
+    proxy = FaultProxy(str(tmp_path / "sync.sock"), dockerd.sock)
+    try:
+        net = kit.network("syncfault")
+        c = kit.create("slowsync", network=net)
+        proxy.fail_inspects(c.id, 1.0)
+        b = docker_berth(url="unix://" + proxy.path)
+        end, sync = time.monotonic() + 10, None
+        while sync is None and time.monotonic() < end:
+            sync = b.docker_source().get("last_sync")
+            time.sleep(0.02)
+        assert sync is not None, "no last_sync in /status after 10 s: %s" % b.docker_source()
+        assert answer_texts(b.ask(c.name + ".docker"), "A"), \
+            "sync said over before the failing container answered: %s" % sync
+        assert proxy.failed.get(c.id, 0) >= 2, "the fault was not hit: %s" % proxy.failed
+        assert sync["ms"] >= 1000, sync
+    finally:
+        proxy.close()

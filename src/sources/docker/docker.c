@@ -475,6 +475,8 @@ static void inspect_done(int status, const char *body, size_t len, void *arg)
 	pump(s);
 }
 
+static void sync_check(struct docker_source *s);
+
 static void pump(struct docker_source *s)
 {
 	if (s->phase == P_WAIT || s->phase == P_VERSION)
@@ -490,16 +492,36 @@ static void pump(struct docker_source *s)
 			break;
 	}
 	if (s->syncing && s->phase == P_CONNECTED && s->inflight == 0 && s->bulk.head == NULL &&
-	    s->urgent.head == NULL) {
-		double t = mono_s();
-		s->syncing = false;
-		s->synced = s->sync_count;
-		s->sync_ms = (t - s->attempt_at) * 1e3;
+	    s->urgent.head == NULL)
+		sync_check(s);
+}
+
+/* The sync is over when every listed container has an answer or has used up its retries. */
+static void sync_check(struct docker_source *s)
+{
+	size_t failed = 0;
+	for (size_t b = 0; b < s->nbuckets; b++) {
+		for (const struct ctr *c = s->buckets[b]; c; c = c->hnext) {
+			if (c->later != NULL && evtimer_pending(c->later, NULL))
+				return; /* asked again later */
+			if (c->listed && c->retries > INSPECT_RETRIES)
+				failed++;
+		}
+	}
+	double t = mono_s();
+	s->syncing = false;
+	s->synced = s->sync_count;
+	s->sync_ms = (t - s->attempt_at) * 1e3;
+	if (failed)
+		log_warn("docker",
+			 "synced %zu containers in %.0f ms; %zu of them could not be "
+			 "inspected (logged above)",
+			 s->sync_count, s->sync_ms, failed);
+	else
 		log_info("docker",
 			 "synced %zu container%s in %.0f ms (%.0f ms to list, %.0f ms to inspect)",
 			 s->sync_count, s->sync_count == 1 ? "" : "s", s->sync_ms,
 			 (s->listed_at - s->attempt_at) * 1e3, (t - s->listed_at) * 1e3);
-	}
 }
 
 /* An event says the container changed: look again, right away. */
