@@ -209,21 +209,37 @@ def dockerd():
 
 class PrivateDockerd(Dockerd):
     """A second dockerd of this session alone (own socket, data and exec roots,
-    no default bridge): tests that stop and start dockerd use it, so they never
-    disturb the shared one or anyone else's containers on it."""
+    and a default bridge of its own): tests that stop and start dockerd use
+    it, so they never disturb the shared one or anyone else's containers on it.
+
+    Not --bridge=none: a dockerd started so deletes any interface named docker0
+    as it starts (its cleanup for that case), which took the shared dockerd's
+    default bridge away from everyone until that dockerd was restarted."""
 
     def __init__(self, tag="rs"):
         base = "berth-dockerd-%s-%s" % (tag, SESSION)
         self.data = "/var/lib/%s" % base
         self.exec_root = "/run/%s" % base
+        self.bridge = "b%s%s" % (tag[:2], SESSION[2:])     # at most 15 bytes
         env = {
             "BERTH_DOCKERD_DATA": self.data,
             "BERTH_DOCKERD_EXEC": self.exec_root,
             "BERTH_DOCKERD_PIDFILE": "/run/%s.pid" % base,
             "BERTH_DOCKERD_LOG": "/run/%s.log" % base,
-            "BERTH_DOCKERD_ARGS": "--bridge=none",
+            "BERTH_DOCKERD_ARGS": "--bridge=" + self.bridge,
         }
         super().__init__("/run/%s.sock" % base, env)
+
+    def start(self):
+        if not os.path.exists("/sys/class/net/" + self.bridge):
+            subnet = ipaddress.ip_network(_random_subnet())
+            gw = "%s/%d" % (next(subnet.hosts()), subnet.prefixlen)
+            for cmd in (["ip", "link", "add", "name", self.bridge, "type", "bridge"],
+                        ["ip", "addr", "add", gw, "dev", self.bridge],
+                        ["ip", "link", "set", self.bridge, "up"]):
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                assert r.returncode == 0, "%s: %s" % (" ".join(cmd), r.stderr)
+        return super().start()
 
     def log_tail(self, n=40):
         try:
@@ -255,6 +271,7 @@ class PrivateDockerd(Dockerd):
                     os.unlink(self.sock[:-len(".sock")] + suffix)
                 except OSError:
                     pass
+            subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, check=False)
 
 
 # --------------------------------------------------------------------------

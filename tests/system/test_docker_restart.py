@@ -31,6 +31,7 @@ FOLLOW = 3.0
 @pytest.fixture(scope="module")
 def pd():
     d = PrivateDockerd("rs")
+    d.shared_bridge_before = os.path.exists("/sys/class/net/docker0")
     d.start()
     yield d
     try:
@@ -81,6 +82,14 @@ def wait_pid_gone(pid, timeout=30):
     while os.path.exists("/proc/%d" % pid):
         assert time.monotonic() < deadline, "dockerd %d still there after %ds" % (pid, timeout)
         time.sleep(0.05)
+
+
+def test_private_dockerd_leaves_the_shared_bridge_alone(pd):
+    # A dockerd run with --bridge=none deletes docker0 as it starts; the
+    # private one has a bridge of its own, so the shared one keeps its.
+    if not pd.shared_bridge_before:
+        pytest.skip("no docker0 on this machine before the private dockerd started")
+    assert os.path.exists("/sys/class/net/docker0"), "the private dockerd removed docker0"
 
 
 def test_dockerd_killed_and_restarted_no_stale_names(pd, rkit, berths):

@@ -2,7 +2,7 @@
 """berth's TLS to a remote Docker engine really verifies.
 
 A private dockerd of this session (PrivateDockerd: own socket, data and exec
-roots, --bridge=none) also listens on tcp://127.0.0.1:<free port> with
+roots, a bridge of its own) also listens on tcp://127.0.0.1:<free port> with
 --tlsverify, using certificates made here with the openssl CLI: a CA, a server
 certificate (subjectAltName DNS:localhost, IP:127.0.0.1), a client certificate
 signed by the CA, and a second, unrelated CA.
@@ -89,7 +89,7 @@ class TlsDockerd(PrivateDockerd):
         self.tcp_port = port
         self.tcp_url = "tcp://%s:%d" % (LOOP4, port)
         self.env["BERTH_DOCKERD_ARGS"] = " ".join([
-            "--bridge=none", "--host", self.tcp_url, "--tlsverify",
+            "--bridge=" + self.bridge, "--host", self.tcp_url, "--tlsverify",
             "--tlscacert", str(certs_dir / "ca.pem"),
             "--tlscert", str(certs_dir / "server-cert.pem"),
             "--tlskey", str(certs_dir / "server-key.pem")])
