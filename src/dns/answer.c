@@ -332,7 +332,7 @@ static uint8_t answer_missing(struct resp *r, const struct snapshot *s, const kn
 	const struct snap_node *nodes[MERGE_MAX];
 	size_t n = 0;
 	if (snapshot_has_star(qname))
-		n = snapshot_match_pattern(s, qname, qname_len, nodes, MERGE_MAX);
+		n = snapshot_match_pattern(s, qname, qname_len, z, nodes, MERGE_MAX);
 	if (n == 0)
 		n = snapshot_id_prefix(s, qname, z, nodes, MERGE_MAX);
 	if (n > 0) {

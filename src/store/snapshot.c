@@ -316,6 +316,28 @@ static int index_nodes(struct snapshot *s)
 	}
 	if (s->nids > 0)
 		qsort(s->ids, s->nids, sizeof(*s->ids), cmp_node_name);
+	/* The zones' trees: each name below an apex hangs from its parent (which exists: see
+	 * add_empty_nonterminals); heights go up until they stop growing. */
+	for (uint32_t i = 0; i <= s->mask; i++) {
+		struct snap_node *node = (struct snap_node *)s->table[i];
+		if (node == NULL || node->zone == NULL || node->name_len <= node->zone->apex_len)
+			continue;
+		size_t skip = (size_t)node->name[0] + 1;
+		struct snap_node *parent =
+			(struct snap_node *)snapshot_find(s, node->name + skip, node->name_len - skip);
+		if (parent == NULL)
+			continue;
+		node->sibling = parent->child;
+		parent->child = node;
+		for (uint8_t h = 1; parent != NULL && parent->height < h; h++) {
+			parent->height = h;
+			if (parent->zone == NULL || parent->name_len <= parent->zone->apex_len)
+				break;
+			skip = (size_t)parent->name[0] + 1;
+			parent = (struct snap_node *)snapshot_find(s, parent->name + skip,
+			                                           parent->name_len - skip);
+		}
+	}
 	return 0;
 }
 
@@ -374,34 +396,66 @@ bool snapshot_has_star(const uint8_t *name)
 	return false;
 }
 
-static bool pattern_matches(const uint8_t *pat, const uint8_t *name)
+struct pattern_walk {
+	const struct snapshot *s;
+	const uint8_t *labels[KNOT_DNAME_MAXLABELS]; /* the pattern's labels above the apex */
+	const struct snap_node **out;
+	size_t max, n;
+};
+
+static bool is_star(const uint8_t *label)
 {
-	while (pat[0] != 0 && name[0] != 0) {
-		bool star = pat[0] == 1 && pat[1] == '*';
-		if (!star && (pat[0] != name[0] || memcmp(pat + 1, name + 1, pat[0]) != 0))
-			return false;
-		pat += pat[0] + 1;
-		name += name[0] + 1;
+	return label[0] == 1 && label[1] == '*';
+}
+
+/* node matches the pattern's labels right of labels[i]; match labels[i] .. labels[0]
+ * below it. */
+static void pattern_descend(struct pattern_walk *w, const struct snap_node *node, int i)
+{
+	if (i < 0) {
+		/* a wildcard owner only matches itself, not as a pattern target */
+		if (node->nrrsets > 0 && !is_star(node->name))
+			w->out[w->n++] = node;
+		return;
 	}
-	return pat[0] == 0 && name[0] == 0;
+	if (node->height <= i)
+		return; /* nothing that deep below */
+	const uint8_t *label = w->labels[i];
+	if (is_star(label)) {
+		for (const struct snap_node *c = node->child; c != NULL && w->n < w->max;
+		     c = c->sibling)
+			pattern_descend(w, c, i - 1);
+		return;
+	}
+	uint8_t name[KNOT_DNAME_MAXLEN];
+	size_t len = (size_t)label[0] + 1 + node->name_len;
+	if (len > KNOT_DNAME_MAXLEN)
+		return;
+	memcpy(name, label, (size_t)label[0] + 1);
+	memcpy(name + label[0] + 1, node->name, node->name_len);
+	const struct snap_node *c = snapshot_find(w->s, name, len);
+	if (c != NULL)
+		pattern_descend(w, c, i - 1);
 }
 
 size_t snapshot_match_pattern(const struct snapshot *s, const uint8_t *name, size_t len,
-                              const struct snap_node **out, size_t max)
+                              const struct snap_zone *z, const struct snap_node **out,
+                              size_t max)
 {
-	(void)len;
-	size_t n = 0;
-	for (uint32_t i = 0; i <= s->mask && n < max; i++) {
-		const struct snap_node *node = s->table[i];
-		if (node == NULL || node->nrrsets == 0)
-			continue;
-		/* a wildcard owner only matches itself, not as a pattern target */
-		if (node->name[0] == 1 && node->name[1] == '*')
-			continue;
-		if (pattern_matches(name, node->name))
-			out[n++] = node;
+	struct pattern_walk w = { .s = s, .out = out, .max = max };
+	int nlabels = 0;
+	size_t off = 0;
+	while (len - off > z->apex_len) {
+		if (name[off] == 0 || nlabels == KNOT_DNAME_MAXLABELS)
+			return 0;
+		w.labels[nlabels++] = name + off;
+		off += (size_t)name[off] + 1;
 	}
-	return n;
+	const struct snap_node *apex = snapshot_find(s, z->apex, z->apex_len);
+	if (apex == NULL || max == 0)
+		return 0;
+	pattern_descend(&w, apex, nlabels - 1);
+	return w.n;
 }
 
 static size_t table_size_for(size_t n)

@@ -32,9 +32,13 @@ struct snap_node {
 	const uint8_t *name;   /* lowercase wire name */
 	const struct snap_rrset *rrsets; /* sorted by type */
 	const struct snap_zone *zone;    /* zone the name lies in; NULL = an owned name outside any zone */
+	/* The zone's names as a tree (every name between a record and its apex
+	 * exists): the first child, and the next child of the same parent. */
+	const struct snap_node *child, *sibling;
 	uint32_t hash;
-	uint16_t name_len;
 	uint16_t nrrsets;      /* 0 = empty non-terminal */
+	uint8_t name_len;      /* a wire name is at most 255 bytes */
+	uint8_t height;        /* labels from here down to its deepest descendant */
 };
 
 struct snapshot {
@@ -78,9 +82,13 @@ const struct snap_node *snapshot_wildcard(const struct snapshot *s, const uint8_
 size_t snapshot_id_prefix(const struct snapshot *s, const uint8_t *name,
                           const struct snap_zone *z, const struct snap_node **out, size_t max);
 
-/* Nodes matching a name in which a "*" label stands for any one label. */
+/* Nodes with records matching name, in which a "*" label stands for any one
+ * label; name lies in zone z (its apex labels are literal). The walk goes down
+ * the zone's tree from the apex, so it costs what the pattern's literal labels
+ * leave open, not the size of the snapshot. Fills up to max, returns the count. */
 size_t snapshot_match_pattern(const struct snapshot *s, const uint8_t *name, size_t len,
-                              const struct snap_node **out, size_t max);
+                              const struct snap_zone *z, const struct snap_node **out,
+                              size_t max);
 
 /* Does name contain a label that is exactly "*"? */
 bool snapshot_has_star(const uint8_t *name);

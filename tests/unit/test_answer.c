@@ -377,6 +377,18 @@ static void test_dnsdock_patterns(void **state)
 	assert_int_equal(answers_of("*.docker", KNOT_RRTYPE_A, &rcode), 71);
 	assert_int_equal(answers_of("*.nothing.docker", KNOT_RRTYPE_A, &rcode), 0);
 	assert_int_equal(rcode, KNOT_RCODE_NXDOMAIN);
+	/* stars anywhere, at any depth; empty non-terminals (a.b, b) never answer */
+	assert_int_equal(answers_of("deep.*.b.docker", KNOT_RRTYPE_A, &rcode), 1);
+	assert_int_equal(answers_of("*.a.*.docker", KNOT_RRTYPE_A, &rcode), 1);
+	assert_int_equal(answers_of("*.*.*.docker", KNOT_RRTYPE_A, &rcode), 1);
+	assert_int_equal(answers_of("*.*.docker", KNOT_RRTYPE_A, &rcode), 2);
+	assert_int_equal(answers_of("REDIS1.*.Docker", KNOT_RRTYPE_A, &rcode), 1);
+	/* deeper than any name: nothing (and nothing walked) */
+	assert_int_equal(answers_of("*.*.*.*.*.docker", KNOT_RRTYPE_A, &rcode), 0);
+	assert_int_equal(rcode, KNOT_RCODE_NXDOMAIN);
+	/* a wildcard owner is not a pattern target: *.redis1.redis.docker has a record,
+	 * but only x.redis1.redis.docker-style names get it */
+	assert_int_equal(answers_of("*.*.redis.docker", KNOT_RRTYPE_A, &rcode), 0);
 }
 
 static void test_id_prefix(void **state)
