@@ -295,6 +295,8 @@ static int cmp_node_name(const void *pa, const void *pb)
 }
 
 /* Every node learns its zone; lists for the slow paths (ID prefixes, patterns). */
+static uint8_t set_heights(struct snap_node *n);
+
 static int index_nodes(struct snapshot *s)
 {
 	size_t cap = 0;
@@ -316,27 +318,12 @@ static int index_nodes(struct snapshot *s)
 	}
 	if (s->nids > 0)
 		qsort(s->ids, s->nids, sizeof(*s->ids), cmp_node_name);
-	/* The zones' trees: each name below an apex hangs from its parent (which exists: see
-	 * add_empty_nonterminals); heights go up until they stop growing. */
-	for (uint32_t i = 0; i <= s->mask; i++) {
-		struct snap_node *node = (struct snap_node *)s->table[i];
-		if (node == NULL || node->zone == NULL || node->name_len <= node->zone->apex_len)
-			continue;
-		size_t skip = (size_t)node->name[0] + 1;
-		struct snap_node *parent =
-			(struct snap_node *)snapshot_find(s, node->name + skip, node->name_len - skip);
-		if (parent == NULL)
-			continue;
-		node->sibling = parent->child;
-		parent->child = node;
-		for (uint8_t h = 1; parent != NULL && parent->height < h; h++) {
-			parent->height = h;
-			if (parent->zone == NULL || parent->name_len <= parent->zone->apex_len)
-				break;
-			skip = (size_t)parent->name[0] + 1;
-			parent = (struct snap_node *)snapshot_find(s, parent->name + skip,
-			                                           parent->name_len - skip);
-		}
+	/* The zones' trees (hung by add_empty_nonterminals): heights, from each apex down. */
+	for (uint32_t i = 0; i < s->nzones; i++) {
+		struct snap_node *apex =
+			(struct snap_node *)snapshot_find(s, s->zones[i].apex, s->zones[i].apex_len);
+		if (apex != NULL)
+			set_heights(apex);
 	}
 	return 0;
 }
@@ -466,10 +453,13 @@ static size_t table_size_for(size_t n)
 	return size;
 }
 
-/* Nodes for every name between a record's owner and its zone apex. */
-static int add_empty_nonterminals(struct snapshot *s, struct chunk **mem, const uint8_t *name,
-                                  size_t len)
+/* Nodes for every name between a record's owner and its zone apex, each hung from its
+ * parent (the zone's tree). node is the owner's, just made when created. */
+static int add_empty_nonterminals(struct snapshot *s, struct chunk **mem, struct snap_node *node,
+                                  bool created)
 {
+	const uint8_t *name = node->name;
+	size_t len = node->name_len;
 	const struct snap_zone *z = NULL;
 	for (uint32_t i = 0; i < s->nzones; i++)
 		if (in_zone(name, len, &s->zones[i]) &&
@@ -477,16 +467,33 @@ static int add_empty_nonterminals(struct snapshot *s, struct chunk **mem, const 
 			z = &s->zones[i];
 	if (z == NULL)
 		return 0;
-	while (len > z->apex_len) {
+	/* A node made earlier hangs from its parent already, and so do its ancestors. */
+	while (created && len > z->apex_len) {
 		len -= (size_t)name[0] + 1;
 		name += name[0] + 1;
-		bool created;
-		if (table_get(s, mem, name, len, &created) == NULL)
+		struct snap_node *parent = table_get(s, mem, name, len, &created);
+		if (parent == NULL)
 			return -ENOMEM;
-		if (!created)
-			break; /* its ancestors are already there */
+		node->sibling = parent->child;
+		parent->child = node;
+		node = parent;
+		name = node->name;
 	}
 	return 0;
+}
+
+/* Labels from n down to its deepest descendant. */
+static uint8_t set_heights(struct snap_node *n)
+{
+	uint8_t h = 0;
+	for (struct snap_node *c = (struct snap_node *)n->child; c != NULL;
+	     c = (struct snap_node *)c->sibling) {
+		uint8_t ch = (uint8_t)(set_heights(c) + 1);
+		if (ch > h)
+			h = ch;
+	}
+	n->height = h;
+	return h;
 }
 
 struct snapshot *snapshot_build(const struct recset *const *sets, size_t nsets,
@@ -583,7 +590,7 @@ struct snapshot *snapshot_build(const struct recset *const *sets, size_t nsets,
 		node->rrsets = rrsets;
 		node->nrrsets = (uint16_t)t;
 		s->nrecords += (uint32_t)(end - i);
-		if (add_empty_nonterminals(s, &mem, owner, owner_len) != 0)
+		if (add_empty_nonterminals(s, &mem, node, created) != 0)
 			goto fail;
 		i = end;
 	}
