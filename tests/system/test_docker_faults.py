@@ -228,3 +228,30 @@ def test_sync_is_over_only_when_every_container_answered(dockerd, kit, docker_be
         assert sync["ms"] >= 1000, sync
     finally:
         proxy.close()
+
+
+def test_sync_ends_when_the_container_it_waits_for_is_removed(dockerd, kit, docker_berth,
+                                                              tmp_path):
+    # The sync waits for a container whose inspects fail (it is asked again
+    # later); when that container is removed meanwhile, nothing is left to
+    # wait for and the sync must end then, not at some later event.
+    proxy = FaultProxy(str(tmp_path / "gone.sock"), dockerd.sock)
+    try:
+        net = kit.network("syncgone")
+        c = kit.create("syncgone", network=net)
+        proxy.fail_inspects(c.id, 60)
+        b = docker_berth(url="unix://" + proxy.path)
+        end = time.monotonic() + 5
+        while proxy.failed.get(c.id, 0) < 2 and time.monotonic() < end:
+            time.sleep(0.02)
+        assert proxy.failed.get(c.id, 0) >= 2, "the fault was not hit: %s" % proxy.failed
+        assert b.docker_source().get("last_sync") is None, "synced while an inspect failed"
+        kit.remove(c)
+        end, sync = time.monotonic() + 5, None
+        while sync is None and time.monotonic() < end:
+            sync = b.docker_source().get("last_sync")
+            time.sleep(0.02)
+        assert sync is not None, "the sync never ended after its container went: %s" % (
+            b.docker_source())
+    finally:
+        proxy.close()

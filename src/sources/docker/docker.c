@@ -709,6 +709,9 @@ static void on_line(const char *line, size_t len, void *arg)
 			ctr_forget(s, c);
 		break;
 	}
+	/* A stop or removal may have cancelled an inspect: its slot is free for the next, and
+	 * it may have been the last thing a sync waited for. */
+	pump(s);
 }
 
 static void on_stream_end(int status, const char *msg, void *arg)
