@@ -176,7 +176,7 @@ static struct snap_node *table_get(struct snapshot *s, struct chunk **mem, const
 	if (n == NULL || copy == NULL)
 		return NULL;
 	memcpy(copy, name, len);
-	*n = (struct snap_node){ .name = copy, .name_len = (uint16_t)len, .hash = h };
+	*n = (struct snap_node){ .name = copy, .name_len = (uint8_t)len, .hash = h };
 	s->table[i] = n;
 	s->nnodes++;
 	*created = true;

@@ -85,7 +85,8 @@ size_t snapshot_id_prefix(const struct snapshot *s, const uint8_t *name,
 /* Nodes with records matching name, in which a "*" label stands for any one
  * label; name lies in zone z (its apex labels are literal). The walk goes down
  * the zone's tree from the apex, so it costs what the pattern's literal labels
- * leave open, not the size of the snapshot. Fills up to max, returns the count. */
+ * leave open, not the size of the snapshot. Names of a zone nested inside z (at or below
+ * its own apex) are not z's. Fills up to max, returns the count. */
 size_t snapshot_match_pattern(const struct snapshot *s, const uint8_t *name, size_t len,
                               const struct snap_zone *z, const struct snap_node **out,
                               size_t max);
