@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_zone
+from conftest import wait_until, write_zone
+from docker_env import dockerd  # noqa: F401 (fixture)
 from test_http import AUTH, TOKEN, get, request, start_http
 
 BROWSER_DIR = Path(__file__).resolve().parent / "browser"
@@ -41,12 +42,21 @@ def _playwright_ready():
 
 
 @pytest.mark.slow
-def test_status_page_in_chromium(start_berth, tmp_path):
+def test_status_page_in_chromium(start_berth, tmp_path, dockerd):  # noqa: F811
     ok, why = _playwright_ready()
     if not ok:
         pytest.skip(why)
     hd, rec = write_zone(tmp_path / "zone")
-    b = start_http(start_berth, tmp_path / "state", "--hosts-dir", str(hd), "--records", str(rec))
+    b = start_http(start_berth, tmp_path / "state", "--hosts-dir", str(hd), "--records", str(rec),
+                   "--docker", dockerd.url)
+
+    def docker_synced():
+        for src in get(b.http, "/status").json().get("sources", []):
+            if src.get("kind") == "docker" and src.get("last_sync"):
+                return True
+        return False
+    # The Docker card shows its last sync in words, not as JSON.
+    assert wait_until(docker_synced, timeout=10), get(b.http, "/status").json()
     # A manual service too, so every kind of source shows.
     assert request(b.http, "PUT", "/services/web",
                    {"name": "web", "image": "nginx", "ips": ["10.1.2.3", "2001:db8::123"],
@@ -55,7 +65,8 @@ def test_status_page_in_chromium(start_berth, tmp_path):
 
     shots = Path(os.environ.get("BERTH_SCREENSHOTS") or tmp_path / "screenshots")
     env = dict(os.environ, BERTH_URL="http://127.0.0.1:%d" % b.http, BERTH_TOKEN=TOKEN,
-               EXPECT_NAME="alpha.docker", SCREENSHOT_DIR=str(shots), CHROMIUM=CHROMIUM)
+               EXPECT_NAME="alpha.docker", EXPECT_SOURCE_TEXT="containers in",
+               SCREENSHOT_DIR=str(shots), CHROMIUM=CHROMIUM)
     r = subprocess.run(["node", "page.test.js"], cwd=BROWSER_DIR, env=env,
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
     print(r.stdout)

@@ -147,8 +147,18 @@
       Object.keys(src).forEach(function (k) {
         if (HIDDEN_SOURCE_KEYS[k] || src[k] === null || src[k] === undefined || src[k] === "") return;
         var v = src[k];
-        if (typeof v === "object") v = JSON.stringify(v);
-        dl.appendChild(el("dt", null, k.replace(/_/g, " ")));
+        if (k === "last_sync" && typeof v === "object") {
+          v = fmtInt(v.containers) + (v.containers === 1 ? " container" : " containers") +
+              " in " + fmtInt(Math.round(v.ms)) + " ms";
+        } else if (k === "last_event_ns" && typeof v === "number") {
+          v = v > 0 ? new Date(v / 1e6).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC") : "none yet";
+        } else if (k === "event_lag" && typeof v === "object") {
+          var n = (v.counts || []).reduce(function (a, b) { return a + b; }, 0);
+          v = n ? fmtInt(n) + " events, mean " + (v.sum_ms / n).toFixed(2) + " ms" : "no events yet";
+        } else if (typeof v === "object") {
+          v = JSON.stringify(v);
+        }
+        dl.appendChild(el("dt", null, k === "last_event_ns" ? "last event" : k.replace(/_/g, " ")));
         dl.appendChild(el("dd", null, typeof v === "number" ? fmtInt(v) : v));
       });
       var c = src.counters || {};

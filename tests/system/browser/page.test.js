@@ -8,6 +8,7 @@
 //   BERTH_URL       http://127.0.0.1:PORT of a running berth (required)
 //   BERTH_TOKEN     its --api-token (required: the test PUTs a service)
 //   EXPECT_NAME     a hostname that must be listed (default alpha.docker)
+//   EXPECT_SOURCE_TEXT  text that must show in the sources (optional)
 //   SCREENSHOT_DIR  where the PNGs go (default: a temporary directory)
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 "use strict";
@@ -21,6 +22,7 @@ const { chromium } = require("playwright-core");
 const BASE = (process.env.BERTH_URL || "").replace(/\/$/, "");
 const TOKEN = process.env.BERTH_TOKEN || "";
 const EXPECT = process.env.EXPECT_NAME || "alpha.docker";
+const EXPECT_SOURCE = process.env.EXPECT_SOURCE_TEXT || "";
 const SHOTS = process.env.SCREENSHOT_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "berth-shots-"));
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const WAIT = 10000; // ms: every wait is bounded
@@ -73,6 +75,11 @@ async function main() {
     const all = await rowsText(page);
     assert.ok(all.length >= 3, "several records: " + all.length);
     assert.ok((await page.$$("#sources .card")).length >= 1, "source cards");
+    if (EXPECT_SOURCE) {
+      await page.waitForFunction((t) => document.querySelector("#sources").textContent.includes(t),
+        EXPECT_SOURCE);
+    }
+    assert.ok(!(await page.textContent("#sources")).includes('{"'), "raw JSON in a source card");
     assert.ok((await page.$$("#nodes .node-item")).length >= 1, "cluster nodes");
     step("page loaded with " + all.length + " records");
     await page.screenshot({ path: path.join(SHOTS, "page-light.png") });
