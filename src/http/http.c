@@ -25,6 +25,7 @@
 
 #include "conf/options.h"
 #include "http/internal.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define ALL_METHODS                                                                                \
@@ -430,10 +431,7 @@ json_t *http_body_json(struct http_server *hs, struct evhttp_request *req)
 
 double http_uptime(const struct http_server *hs)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - hs->started_mono.tv_sec) +
-	       (double)(now.tv_nsec - hs->started_mono.tv_nsec) / 1e9;
+	return mono_s() - hs->started_mono;
 }
 
 const char *http_timestamp(char *buf, size_t len)
@@ -685,7 +683,7 @@ struct http_server *http_server_new(const struct http_deps *deps, char *err, siz
 		goto fail;
 	}
 	hs->started = time(NULL);
-	clock_gettime(CLOCK_MONOTONIC, &hs->started_mono);
+	hs->started_mono = mono_s();
 
 	hs->http = evhttp_new(deps->base);
 	if (hs->http == NULL) {

@@ -30,7 +30,7 @@ struct http_server {
 	bool paused;                  /* listener disabled: nconn reached the cap */
 	bool closing;                 /* in http_server_free: connections are going */
 	time_t started;               /* wall clock, for /status */
-	struct timespec started_mono; /* for uptime */
+	double started_mono; /* monotonic seconds, for uptime */
 	uint64_t codes[HTTP_CODES];   /* responses sent, by status code */
 	uint64_t requests;
 };
