@@ -472,6 +472,16 @@ class DockerBerth(Berth):
                 return s
         return None
 
+    def wait_last_sync(self, timeout):
+        """The Docker source's last_sync from /status ({containers, ms}), once a
+        full sync has ended; None if none ended within timeout seconds."""
+        end = time.monotonic() + timeout
+        while True:
+            sync = (self.docker_source() or {}).get("last_sync")
+            if sync is not None or time.monotonic() >= end:
+                return sync
+            time.sleep(0.02)
+
 
 def start_docker_berth(workdir, docker_url, args=(), env=None, wait=True):
     last = None

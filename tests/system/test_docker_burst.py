@@ -71,10 +71,7 @@ def test_burst_of_containers_started_and_removed(dockerd, docker_berth):  # noqa
         missing = check_all(b2, expect, answers, time.monotonic() + SETTLE)
         assert not missing, "%d of %d names wrong after a fresh berth's sync, e.g. %s" % (
             len(missing), COUNT, sorted(missing.items())[:5])
-        sync, end = None, time.monotonic() + SETTLE
-        while sync is None and time.monotonic() < end:     # other containers may be last
-            sync = b2.docker_source().get("last_sync")
-            time.sleep(0.05)
+        sync = b2.wait_last_sync(SETTLE)    # other containers may be inspected last
         assert sync and sync["containers"] >= COUNT and sync["ms"] > 0, b2.docker_source()
         print("a fresh berth synced %d containers in %.0f ms (its own figure); all checked "
               "%.2f s after it was started" % (sync["containers"], sync["ms"],

@@ -217,10 +217,7 @@ def test_sync_is_over_only_when_every_container_answered(dockerd, kit, docker_be
         c = kit.create("slowsync", network=net)
         proxy.fail_inspects(c.id, 1.0)
         b = docker_berth(url="unix://" + proxy.path)
-        end, sync = time.monotonic() + 10, None
-        while sync is None and time.monotonic() < end:
-            sync = b.docker_source().get("last_sync")
-            time.sleep(0.02)
+        sync = b.wait_last_sync(10)
         assert sync is not None, "no last_sync in /status after 10 s: %s" % b.docker_source()
         assert answer_texts(b.ask(c.name + ".docker"), "A"), \
             "sync said over before the failing container answered: %s" % sync
@@ -247,10 +244,7 @@ def test_sync_ends_when_the_container_it_waits_for_is_removed(dockerd, kit, dock
         assert proxy.failed.get(c.id, 0) >= 2, "the fault was not hit: %s" % proxy.failed
         assert b.docker_source().get("last_sync") is None, "synced while an inspect failed"
         kit.remove(c)
-        end, sync = time.monotonic() + 5, None
-        while sync is None and time.monotonic() < end:
-            sync = b.docker_source().get("last_sync")
-            time.sleep(0.02)
+        sync = b.wait_last_sync(5)
         assert sync is not None, "the sync never ended after its container went: %s" % (
             b.docker_source())
     finally:
