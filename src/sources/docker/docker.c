@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "sources/docker/client.h"
+#include "sources/docker/ctrs.h"
 #include "sources/docker/events.h"
 #include "sources/docker/inspect.h"
 #include "store/registry.h"
@@ -31,7 +32,6 @@
 #define LOG_EVERY_S 60  /* at most one repeated log line of a kind per minute */
 #define STABLE_S 10     /* a connection that lived this long resets the backoff */
 #define PING_EVERY_S 30 /* a hung engine (stream open, nothing answered) is noticed by this */
-#define ID_MAX 64
 
 /* The events berth acts on; the engine drops the rest (exec_*, attach, ...) before sending.
  * Podman's compatible API says "cleanup" (sometimes without a "die") and "remove" for
@@ -43,34 +43,6 @@ static const char EVENT_FILTERS[] =
 	"\"health_status\",\"connect\",\"disconnect\"]}";
 /* For an engine that refuses the list above: every container and network event. */
 static const char TYPE_FILTERS[] = "{\"type\":[\"container\",\"network\"]}";
-
-enum queue { Q_NONE = 0, Q_URGENT, Q_BULK };
-
-/* What the source knows of one container. */
-struct ctr {
-	struct docker_source *s;
-	char id[ID_MAX + 1];
-	struct ctr *hnext;         /* hash chain */
-	struct ctr *qprev, *qnext; /* in a queue */
-	enum queue q;
-	struct docker_req *req; /* inspect in flight */
-	struct event *later;    /* the next try after a failed inspect; NULL until one failed */
-	uint64_t gen;           /* bumped by every event */
-	uint64_t req_gen;       /* gen when the inspect in flight was sent */
-	uint64_t event_epoch;   /* source epoch at its last event */
-	double event_at;        /* monotonic seconds of its last event, 0 = none pending */
-	unsigned retries;
-	unsigned restarts; /* inspects cancelled for a newer event since the last answer */
-	bool want;         /* an inspect newer than the one in flight is wanted */
-	bool named;        /* has an origin in the registry */
-	bool running;      /* as its last inspect said */
-	bool listed;       /* in the last container list */
-	bool warned;       /* its odd JSON was logged once */
-};
-
-struct fifo {
-	struct ctr *head, *tail;
-};
 
 enum phase { P_WAIT = 0, P_VERSION, P_OPENING, P_LISTING, P_CONNECTED };
 
@@ -102,10 +74,7 @@ struct docker_source {
 	double sync_ms;         /* that sync: GET /version to every listed one inspected */
 	struct ratelog conn_log, lost_log, fail_log, line_log, list_log, inspect_log;
 	uint64_t epoch, list_epoch;
-	/* containers by ID */
-	struct ctr **buckets;
-	size_t nbuckets, nctrs;
-	struct fifo urgent, bulk;
+	struct ctr_table ctrs; /* containers by ID, and the inspect queues */
 	unsigned inflight;
 	/* status */
 	size_t named;
@@ -167,103 +136,6 @@ static const char *err_text(const char *body, size_t len, char *out, size_t outl
 	return out;
 }
 
-/* ---- containers: hash table and queues ---- */
-
-static size_t id_hash(const char *id)
-{
-	size_t h = 14695981039346656037ull;
-	for (; *id; id++)
-		h = (h ^ (unsigned char)*id) * 1099511628211ull;
-	return h;
-}
-
-static struct ctr *ctr_find(struct docker_source *s, const char *id)
-{
-	if (s->nbuckets == 0)
-		return NULL;
-	for (struct ctr *c = s->buckets[id_hash(id) & (s->nbuckets - 1)]; c; c = c->hnext)
-		if (strcmp(c->id, id) == 0)
-			return c;
-	return NULL;
-}
-
-static int ctr_grow(struct docker_source *s)
-{
-	size_t n = s->nbuckets ? s->nbuckets * 2 : 64;
-	struct ctr **b = calloc(n, sizeof(*b));
-	if (b == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		for (struct ctr *c = s->buckets[i], *next; c; c = next) {
-			next = c->hnext;
-			size_t k = id_hash(c->id) & (n - 1);
-			c->hnext = b[k];
-			b[k] = c;
-		}
-	}
-	free(s->buckets);
-	s->buckets = b;
-	s->nbuckets = n;
-	return 0;
-}
-
-static struct ctr *ctr_get(struct docker_source *s, const char *id)
-{
-	struct ctr *c = ctr_find(s, id);
-	if (c)
-		return c;
-	if (s->nctrs >= s->nbuckets && ctr_grow(s) < 0)
-		return NULL;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return NULL;
-	c->s = s;
-	snprintf(c->id, sizeof(c->id), "%s", id);
-	size_t k = id_hash(id) & (s->nbuckets - 1);
-	c->hnext = s->buckets[k];
-	s->buckets[k] = c;
-	s->nctrs++;
-	return c;
-}
-
-static void fifo_push(struct fifo *f, struct ctr *c)
-{
-	c->qnext = NULL;
-	c->qprev = f->tail;
-	if (f->tail)
-		f->tail->qnext = c;
-	else
-		f->head = c;
-	f->tail = c;
-}
-
-static void dequeue(struct docker_source *s, struct ctr *c)
-{
-	struct fifo *f = c->q == Q_URGENT ? &s->urgent : c->q == Q_BULK ? &s->bulk : NULL;
-	if (f == NULL)
-		return;
-	if (c->qprev)
-		c->qprev->qnext = c->qnext;
-	else
-		f->head = c->qnext;
-	if (c->qnext)
-		c->qnext->qprev = c->qprev;
-	else
-		f->tail = c->qprev;
-	c->qprev = c->qnext = NULL;
-	c->q = Q_NONE;
-}
-
-/* Queue an inspect; an urgent one (an event) overtakes the bulk of a (re)list. */
-static void enqueue(struct docker_source *s, struct ctr *c, enum queue q)
-{
-	if (c->q == q || (c->q == Q_URGENT && q == Q_BULK))
-		return;
-	dequeue(s, c);
-	fifo_push(q == Q_URGENT ? &s->urgent : &s->bulk, c);
-	c->q = q;
-}
-
 /* ---- registry ---- */
 
 static void origin_name(const struct ctr *c, char *out, size_t len)
@@ -304,17 +176,11 @@ static void cancel_inspect(struct docker_source *s, struct ctr *c)
 /* The container is gone: its names go, and so does what we knew of it. */
 static void ctr_forget(struct docker_source *s, struct ctr *c)
 {
-	dequeue(s, c);
 	cancel_inspect(s, c);
 	ctr_unset(s, c);
 	if (c->later)
 		event_free(c->later);
-	struct ctr **pp = &s->buckets[id_hash(c->id) & (s->nbuckets - 1)];
-	while (*pp != c)
-		pp = &(*pp)->hnext;
-	*pp = c->hnext;
-	s->nctrs--;
-	free(c);
+	ctrs_remove(&s->ctrs, c);
 }
 
 /* ---- inspect ---- */
@@ -406,7 +272,7 @@ static void on_inspect_retry(evutil_socket_t fd, short what, void *arg)
 	struct docker_source *s = c->s;
 	if (s->phase == P_WAIT || c->req != NULL || c->q != Q_NONE)
 		return; /* a reconnect re-lists it, or it is being looked at already */
-	enqueue(s, c, Q_URGENT);
+	ctrs_enqueue(&s->ctrs, c, Q_URGENT);
 	pump(s);
 }
 
@@ -417,7 +283,7 @@ static void retry_later(struct docker_source *s, struct ctr *c)
 	if (c->later == NULL)
 		c->later = evtimer_new(s->base, on_inspect_retry, c);
 	if (c->later == NULL) {
-		enqueue(s, c, Q_URGENT);
+		ctrs_enqueue(&s->ctrs, c, Q_URGENT);
 		return;
 	}
 	unsigned ms = RETRY_FIRST_MS << (c->retries > 0 ? c->retries - 1 : 0);
@@ -471,7 +337,7 @@ static void inspect_done(int status, const char *body, size_t len, void *arg)
 		}
 	}
 	if (c && stale && c->want)
-		enqueue(s, c, Q_URGENT);
+		ctrs_enqueue(&s->ctrs, c, Q_URGENT);
 	pump(s);
 }
 
@@ -482,17 +348,17 @@ static void pump(struct docker_source *s)
 	if (s->phase == P_WAIT || s->phase == P_VERSION)
 		return;
 	while (s->inflight < INSPECT_CONCURRENCY) {
-		struct ctr *c = s->urgent.head ? s->urgent.head : s->bulk.head;
+		struct ctr *c = ctrs_next(&s->ctrs);
 		if (c == NULL)
 			break;
-		dequeue(s, c);
+		ctrs_dequeue(&s->ctrs, c);
 		if (c->req == NULL)
 			start_inspect(s, c);
 		if (c->req == NULL)
 			break;
 	}
-	if (s->syncing && s->phase == P_CONNECTED && s->inflight == 0 && s->bulk.head == NULL &&
-	    s->urgent.head == NULL)
+	if (s->syncing && s->phase == P_CONNECTED && s->inflight == 0 &&
+	    ctrs_next(&s->ctrs) == NULL)
 		sync_check(s);
 }
 
@@ -500,8 +366,8 @@ static void pump(struct docker_source *s)
 static void sync_check(struct docker_source *s)
 {
 	size_t failed = 0;
-	for (size_t b = 0; b < s->nbuckets; b++) {
-		for (const struct ctr *c = s->buckets[b]; c; c = c->hnext) {
+	for (size_t b = 0; b < s->ctrs.nbuckets; b++) {
+		for (const struct ctr *c = s->ctrs.buckets[b]; c; c = c->hnext) {
 			if (c->later != NULL && evtimer_pending(c->later, NULL))
 				return; /* asked again later */
 			if (c->listed && c->retries > INSPECT_RETRIES)
@@ -527,7 +393,7 @@ static void sync_check(struct docker_source *s)
 /* An event says the container changed: look again, right away. */
 static void touch(struct docker_source *s, const char *id)
 {
-	struct ctr *c = ctr_get(s, id);
+	struct ctr *c = ctrs_get(&s->ctrs, s, id);
 	if (c == NULL) {
 		log_error("docker", "container %.12s: out of memory", id);
 		return;
@@ -547,20 +413,20 @@ static void touch(struct docker_source *s, const char *id)
 		c->restarts++;
 	}
 	if (c->req == NULL)
-		enqueue(s, c, Q_URGENT);
+		ctrs_enqueue(&s->ctrs, c, Q_URGENT);
 	pump(s);
 }
 
 /* The container stopped: its names go now, without waiting for an inspect. */
 static void stopped(struct docker_source *s, const char *id)
 {
-	struct ctr *c = ctr_find(s, id);
+	struct ctr *c = ctrs_find(&s->ctrs, id);
 	if (c == NULL)
 		return;
 	c->gen++;
 	c->event_epoch = s->epoch;
 	c->want = false;
-	dequeue(s, c);
+	ctrs_dequeue(&s->ctrs, c);
 	cancel_inspect(s, c); /* its answer is older than this */
 	ctr_unset(s, c);
 }
@@ -576,9 +442,9 @@ static void cancel_all(struct docker_source *s)
 	docker_cancel(s->list_req);
 	docker_cancel(s->ping_req);
 	s->version_req = s->stream_req = s->list_req = s->ping_req = NULL;
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		for (struct ctr *c = s->buckets[i]; c; c = c->hnext) {
-			dequeue(s, c);
+	for (size_t i = 0; i < s->ctrs.nbuckets; i++) {
+		for (struct ctr *c = s->ctrs.buckets[i]; c; c = c->hnext) {
+			ctrs_dequeue(&s->ctrs, c);
 			c->restarts = 0;
 			if (c->later)
 				evtimer_del(c->later);
@@ -693,7 +559,7 @@ static void on_line(const char *line, size_t len, void *arg)
 		 * here. A container being created is connected before it starts, while the
 		 * engine holds its lock: an inspect then waits for the start, and its start
 		 * event comes anyway. */
-		c = ctr_find(s, ev.id);
+		c = ctrs_find(&s->ctrs, ev.id);
 		if (c && (c->named || c->running || c->want || c->req || c->q != Q_NONE))
 			touch(s, ev.id);
 		break;
@@ -704,7 +570,7 @@ static void on_line(const char *line, size_t len, void *arg)
 			stopped(s, ev.id);
 		break;
 	case DOCKER_EVENT_GONE:
-		c = ctr_find(s, ev.id);
+		c = ctrs_find(&s->ctrs, ev.id);
 		if (c)
 			ctr_forget(s, c);
 		break;
@@ -760,8 +626,8 @@ static void on_list(int status, const char *body, size_t len, void *arg)
 		json_decref(list);
 		return;
 	}
-	for (size_t b = 0; b < s->nbuckets; b++)
-		for (struct ctr *c = s->buckets[b]; c; c = c->hnext)
+	for (size_t b = 0; b < s->ctrs.nbuckets; b++)
+		for (struct ctr *c = s->ctrs.buckets[b]; c; c = c->hnext)
 			c->listed = false;
 	json_array_foreach(list, i, item)
 	{
@@ -774,7 +640,7 @@ static void on_list(int status, const char *body, size_t len, void *arg)
 					 "ID");
 			continue;
 		}
-		c = ctr_get(s, id);
+		c = ctrs_get(&s->ctrs, s, id);
 		if (c == NULL) {
 			log_error("docker", "container list: out of memory");
 			break;
@@ -783,19 +649,19 @@ static void on_list(int status, const char *body, size_t len, void *arg)
 		c->want = true;
 		c->retries = 0;
 		if (c->req == NULL)
-			enqueue(s, c, Q_BULK);
+			ctrs_enqueue(&s->ctrs, c, Q_BULK);
 		n++;
 	}
 	json_decref(list);
 	/* Reconcile: a container known before but not listed is gone, unless an event about it
 	 * came after the list was asked for (it may have started since): look at those again. */
-	for (size_t b = 0; b < s->nbuckets; b++) {
-		for (struct ctr *c = s->buckets[b], *next; c; c = next) {
+	for (size_t b = 0; b < s->ctrs.nbuckets; b++) {
+		for (struct ctr *c = s->ctrs.buckets[b], *next; c; c = next) {
 			next = c->hnext;
 			if (c->listed)
 				continue;
 			if (c->event_epoch >= s->list_epoch)
-				enqueue(s, c, Q_URGENT);
+				ctrs_enqueue(&s->ctrs, c, Q_URGENT);
 			else if (c->req == NULL)
 				ctr_forget(s, c);
 		}
@@ -944,7 +810,7 @@ struct docker_source *docker_source_new(struct event_base *base, struct registry
 	}
 	s->retry_ev = evtimer_new(base, on_retry, s);
 	s->ping_ev = event_new(base, -1, EV_PERSIST, on_ping_timer, s);
-	if (s->retry_ev == NULL || s->ping_ev == NULL || ctr_grow(s) < 0) {
+	if (s->retry_ev == NULL || s->ping_ev == NULL || ctrs_init(&s->ctrs) < 0) {
 		log_error("docker", "out of memory");
 		goto fail;
 	}
@@ -964,15 +830,14 @@ void docker_source_free(struct docker_source *s)
 		cancel_all(s);
 	/* The inspect contexts of cancelled requests: see cancel_all. */
 	docker_client_free(s->client);
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		for (struct ctr *c = s->buckets[i], *next; c; c = next) {
-			next = c->hnext;
+	for (size_t i = 0; i < s->ctrs.nbuckets; i++) {
+		for (struct ctr *c = s->ctrs.buckets[i]; c; c = c->hnext) {
 			if (c->later)
 				event_free(c->later);
-			free(c);
+			c->later = NULL;
 		}
 	}
-	free(s->buckets);
+	ctrs_free(&s->ctrs);
 	if (s->retry_ev)
 		event_free(s->retry_ev);
 	if (s->ping_ev)
