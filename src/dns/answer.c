@@ -427,7 +427,7 @@ static uint8_t answer_from_snapshot(struct resp *r, const struct snapshot *s, co
 			put_addresses(r, owner_ptr, rs, rot, qi->client);
 	}
 	if (r->count[AN] == before && !r->overflow)
-		put_soa(r, target->zone, qname, qname_len); /* NODATA, at the end of any chain */
+		put_soa(r, snap_node_zone(s, target), qname, qname_len); /* NODATA, at the end of any chain */
 	return KNOT_RCODE_NOERROR;
 }
 

@@ -101,13 +101,13 @@ struct tally {
 	uint64_t norigins;
 };
 
-static void tally_one(void *arg, const char *origin, const struct recset *rs)
+static void tally_one(void *arg, enum origin_kind k, const char *origin, const struct recset *rs)
 {
 	struct tally *t = arg;
 	char kind[32];
 	size_t i;
 
-	http_origin_kind(origin, kind, sizeof(kind));
+	snprintf(kind, sizeof(kind), "%s", origin_kind_name(k));
 	for (i = 0; i < t->n; i++)
 		if (strcmp(t->kind[i], kind) == 0)
 			break;
@@ -246,7 +246,7 @@ struct listing {
 	char scratch[2048];
 };
 
-static void list_one(void *arg, const char *origin, const struct recset *rs)
+static void list_one(void *arg, enum origin_kind kind, const char *origin, const struct recset *rs)
 {
 	struct listing *l = arg;
 	for (size_t i = 0; i < recset_count(rs) && !l->oom; i++) {

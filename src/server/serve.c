@@ -61,7 +61,7 @@ static void on_publish(evutil_socket_t fd, short what, void *arg)
  * own duration ago: then it waits for that, so that a stream of changes (a
  * full Docker sync, a burst of starts) costs the control thread at most about
  * half its time in snapshot builds instead of one full build per change. */
-static void schedule_publish(void *arg)
+static void schedule_publish(void *arg, enum origin_kind kind, const char *name)
 {
 	struct serve *s = arg;
 	if (event_pending(s->publish_ev, EV_TIMEOUT, NULL))
@@ -358,7 +358,10 @@ int serve_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	registry_on_change(s.reg, schedule_publish, &s);
+	if (registry_observe(s.reg, schedule_publish, &s) != 0) {
+		log_error("serve", "out of memory");
+		goto out;
+	}
 	if (start_sources(&s) != 0 || start_docker(&s) != 0 || registry_publish(s.reg) != 0 ||
 	    start_forwarder(&s) != 0)
 		goto out;

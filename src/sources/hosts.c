@@ -225,8 +225,8 @@ static void forget(struct hosts_source *hs, const char *name)
 	struct known *k = find_known(hs, name);
 	if (k == NULL)
 		return;
-	snprintf(origin, sizeof(origin), "hosts:%s/%s", hs->dir, name);
-	registry_set(hs->reg, origin, NULL);
+	snprintf(origin, sizeof(origin), "%s/%s", hs->dir, name);
+	registry_set(hs->reg, ORIGIN_HOSTS, origin, NULL);
 	log_info("hosts", "%s/%s: removed", hs->dir, name);
 	free(k->name);
 	*k = hs->files[--hs->nfiles];
@@ -274,8 +274,8 @@ static void sync_file(struct hosts_source *hs, const char *name)
 	struct known *k = find_known(hs, name);
 	k->records = recset_count(rs);
 	k->bad = (unsigned)ret;
-	snprintf(origin, sizeof(origin), "hosts:%s", path);
-	registry_set(hs->reg, origin, rs); /* complete set, one swap: names never vanish */
+	snprintf(origin, sizeof(origin), "%s", path);
+	registry_set(hs->reg, ORIGIN_HOSTS, origin, rs); /* complete set, one swap: names never vanish */
 	rs = NULL;
 	goto out;
 fail:

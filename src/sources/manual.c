@@ -21,7 +21,6 @@
 #include "util/log.h"
 
 #define PART_MAX 200 /* bytes in "name", "image" or an alias */
-#define ORIGIN_PREFIX "manual:"
 
 struct manual_source {
 	struct registry *reg;
@@ -372,9 +371,7 @@ static struct recset *build(const struct manual_source *ms, const json_t *svc)
 
 static void publish(struct manual_source *ms, const char *id, struct recset *rs)
 {
-	char origin[sizeof(ORIGIN_PREFIX) + MANUAL_ID_MAX];
-	snprintf(origin, sizeof(origin), ORIGIN_PREFIX "%s", id);
-	registry_set(ms->reg, origin, rs);
+	registry_set(ms->reg, ORIGIN_MANUAL, id, rs);
 }
 
 /* Write data to path through a temporary file in the same directory: fsync the

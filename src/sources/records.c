@@ -505,7 +505,6 @@ struct records_source {
 	char *path;
 	char *dir;
 	char *base;
-	char *origin;
 	uint32_t ttl;
 	bool loaded; /* the origin is in the registry */
 	size_t records;
@@ -538,7 +537,7 @@ static int load(struct records_source *rs)
 	struct recset *set = NULL;
 	int ret = watch_read_file(rs->path, &text, &len);
 	if (ret == -ENOENT && rs->loaded) {
-		registry_set(rs->reg, rs->origin, NULL);
+		registry_set(rs->reg, ORIGIN_RECORDS, rs->path, NULL);
 		rs->loaded = false;
 		log_info("records", "%s: removed", rs->path);
 	}
@@ -564,7 +563,7 @@ static int load(struct records_source *rs)
 		 ret > 0 ? ", bad lines skipped" : "");
 	rs->records = recset_count(set);
 	rs->bad = (unsigned)ret;
-	registry_set(rs->reg, rs->origin, set);
+	registry_set(rs->reg, ORIGIN_RECORDS, rs->path, set);
 	set = NULL;
 	rs->loaded = true;
 	ret = 0;
@@ -604,9 +603,7 @@ struct records_source *records_source_new(struct event_base *base, struct regist
 	rs->dir = slash == NULL ? strdup(".") :
 		  slash == path ? strdup("/") :
 				  strndup(path, (size_t)(slash - path));
-	if (asprintf(&rs->origin, "records:%s", path) < 0)
-		rs->origin = NULL;
-	if (rs->path == NULL || rs->base == NULL || rs->dir == NULL || rs->origin == NULL) {
+	if (rs->path == NULL || rs->base == NULL || rs->dir == NULL) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -636,6 +633,5 @@ void records_source_free(struct records_source *rs)
 	free(rs->path);
 	free(rs->dir);
 	free(rs->base);
-	free(rs->origin);
 	free(rs);
 }

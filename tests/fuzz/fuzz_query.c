@@ -71,14 +71,14 @@ static void add_records(void)
 	CHECK(recset_add_mx(rs, "docker", 10, "mail.docker", 10) == 0);
 	CHECK(recset_add_addr(rs, "mail.docker", "192.0.2.200", 10) == 0);
 	CHECK(recset_add_name_rr(rs, "ptr.docker", KNOT_RRTYPE_PTR, "web.docker", 10) == 0);
-	registry_set(reg, "fuzz:static", rs);
+	registry_set(reg, ORIGIN_TEST, "static", rs);
 
 	/* A second origin with overlapping records (duplicates are merged). */
 	rs = recset_new();
 	CHECK(rs != NULL);
 	CHECK(recset_add_addr(rs, "web.docker", "192.0.2.1", 5) == 0);
 	CHECK(recset_add_addr(rs, "other.docker", "192.0.2.99", 5) == 0);
-	registry_set(reg, "fuzz:second", rs);
+	registry_set(reg, ORIGIN_TEST, "second", rs);
 }
 
 static void setup(void)

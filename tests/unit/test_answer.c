@@ -55,7 +55,7 @@ static int setup(void **state)
 	assert_int_equal(recset_add_addr_net(rs, "two.docker", "172.18.0.5", 16, 10), 0);
 	assert_int_equal(recset_add_addr_net(rs, "two.docker", "172.19.0.5", 16, 10), 0);
 	assert_int_equal(recset_add_addr_net(rs, "two.docker", "10.7.1.5", 20, 10), 0);
-	registry_set(reg, "test", rs);
+	registry_set(reg, ORIGIN_TEST, "test", rs);
 	assert_int_equal(registry_publish(reg), 0);
 	worker = dns_worker_new();
 	return 0;

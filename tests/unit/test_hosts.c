@@ -37,9 +37,12 @@ static struct {
 	unsigned removes;
 } reg;
 
-void registry_set(struct registry *r, const char *origin, struct recset *rs)
+int registry_set(struct registry *r, enum origin_kind kind, const char *name, struct recset *rs)
 {
+	char origin[4200];
 	size_t i;
+	assert_int_equal(kind, ORIGIN_HOSTS);
+	snprintf(origin, sizeof(origin), "hosts:%s", name);
 	for (i = 0; i < reg.n; i++)
 		if (strcmp(reg.origin[i], origin) == 0)
 			break;
@@ -54,13 +57,14 @@ void registry_set(struct registry *r, const char *origin, struct recset *rs)
 		} else {
 			reg.rs[i] = rs;
 		}
-		return;
+		return 0;
 	}
 	if (rs == NULL)
-		return;
+		return 0;
 	assert_true(reg.n < MAX_ORIGINS);
 	reg.origin[reg.n] = strdup(origin);
 	reg.rs[reg.n++] = rs;
+	return 0;
 }
 
 static void reg_clear(void)

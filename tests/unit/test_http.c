@@ -341,7 +341,8 @@ struct count {
 	char last[128];
 };
 
-static void count_one(void *arg, const char *origin, const struct recset *rs)
+static void count_one(void *arg, enum origin_kind kind, const char *origin,
+                      const struct recset *rs)
 {
 	struct count *c = arg;
 	if (strncmp(origin, "manual:", 7) != 0)
@@ -410,7 +411,7 @@ static void test_source_persists(void **state)
 	manual_source_free(ms);
 
 	/* A new source (a restart) reads it all back. */
-	registry_set(e->reg, "manual:m1", NULL);
+	registry_set(e->reg, ORIGIN_MANUAL, "m1", NULL);
 	ms = manual_source_new(e->reg, e->dir, &nm, 10);
 	assert_non_null(ms);
 	assert_int_equal(manual_count(ms), 1);

@@ -35,8 +35,11 @@ static struct {
 	unsigned removes;
 } reg;
 
-void registry_set(struct registry *r, const char *origin, struct recset *rs)
+int registry_set(struct registry *r, enum origin_kind kind, const char *name, struct recset *rs)
 {
+	char origin[4200];
+	assert_int_equal(kind, ORIGIN_RECORDS);
+	snprintf(origin, sizeof(origin), "records:%s", name);
 	recset_free(reg.rs);
 	reg.rs = rs;
 	free(reg.origin);
@@ -45,6 +48,7 @@ void registry_set(struct registry *r, const char *origin, struct recset *rs)
 		reg.sets++;
 	else
 		reg.removes++;
+	return 0;
 }
 
 static char logbuf[8192];
@@ -473,7 +477,7 @@ static void test_source(void **state)
 	assert_true(wait_for(base, NULL, false, 1000));
 
 	records_source_free(src);
-	registry_set(NULL, "", NULL);
+	registry_set(NULL, ORIGIN_RECORDS, "", NULL);
 	event_base_free(base);
 	assert_int_equal(rmdir(dir), 0);
 }

@@ -107,7 +107,7 @@ static void test_many_names(void **state)
 }
 
 static int changes;
-static void on_change(void *arg)
+static void on_change(void *arg, enum origin_kind kind, const char *name)
 {
 	changes++;
 }
@@ -117,13 +117,13 @@ static void test_registry_origins(void **state)
 	rcu_register_thread();
 	struct registry_params p = { .domain = "docker", .ttl = 60, .negative_ttl = 5 };
 	struct registry *r = registry_new(&p);
-	registry_on_change(r, on_change, NULL);
+	assert_int_equal(registry_observe(r, on_change, NULL), 0);
 	struct recset *rs = recset_new();
 	recset_add_addr(rs, "one.docker", "10.0.0.1", 10);
-	registry_set(r, "file:a", rs);
+	registry_set(r, ORIGIN_TEST, "a", rs);
 	rs = recset_new();
 	recset_add_addr(rs, "two.docker", "10.0.0.2", 10);
-	registry_set(r, "file:b", rs);
+	registry_set(r, ORIGIN_TEST, "b", rs);
 	assert_int_equal(changes, 2);
 	assert_int_equal(registry_publish(r), 0);
 	rcu_read_lock();
@@ -135,7 +135,7 @@ static void test_registry_origins(void **state)
 	uint64_t serial = s->serial;
 	rcu_read_unlock();
 
-	registry_set(r, "file:a", NULL); /* origin gone */
+	registry_set(r, ORIGIN_TEST, "a", NULL); /* origin gone */
 	assert_int_equal(registry_origin_count(r), 1);
 	assert_int_equal(registry_publish(r), 0);
 	rcu_read_lock();

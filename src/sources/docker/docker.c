@@ -22,7 +22,6 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#define ORIGIN_PREFIX "docker:"
 #define INSPECT_CONCURRENCY 16
 #define INSPECT_RETRIES 6  /* a failed inspect is asked again after 100 ms, doubling: ~6 s */
 #define RETRY_FIRST_MS 100
@@ -138,16 +137,9 @@ static const char *err_text(const char *body, size_t len, char *out, size_t outl
 
 /* ---- registry ---- */
 
-static void origin_name(const struct ctr *c, char *out, size_t len)
-{
-	snprintf(out, len, ORIGIN_PREFIX "%s", c->id);
-}
-
 static void ctr_set(struct docker_source *s, struct ctr *c, struct recset *rs)
 {
-	char origin[sizeof(ORIGIN_PREFIX) + ID_MAX];
-	origin_name(c, origin, sizeof(origin));
-	registry_set(s->reg, origin, rs);
+	registry_set(s->reg, ORIGIN_DOCKER, c->id, rs);
 	if (!c->named)
 		s->named++;
 	c->named = true;
@@ -155,11 +147,9 @@ static void ctr_set(struct docker_source *s, struct ctr *c, struct recset *rs)
 
 static void ctr_unset(struct docker_source *s, struct ctr *c)
 {
-	char origin[sizeof(ORIGIN_PREFIX) + ID_MAX];
 	if (!c->named)
 		return;
-	origin_name(c, origin, sizeof(origin));
-	registry_set(s->reg, origin, NULL);
+	registry_set(s->reg, ORIGIN_DOCKER, c->id, NULL);
 	c->named = false;
 	s->named--;
 }
