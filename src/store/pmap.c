@@ -39,10 +39,6 @@ static struct pm_page *page_new(const struct pm_ctx *c, uint32_t slots)
 		return NULL;
 	pg->gen = c->gen;
 	pg->mask = slots - 1;
-	if (ptrvec_push(c->fresh, pg) != 0) {
-		free(pg);
-		return NULL;
-	}
 	return pg;
 }
 
@@ -72,9 +68,26 @@ static struct pm_page *page_copy(const struct pm_page *old, const struct pm_ctx 
 	return pg;
 }
 
-static int retire(const struct pm_ctx *c, void *obj)
+/* obj (a page or directory, made by build gen) is replaced. */
+static int retire(const struct pm_ctx *c, void *obj, uint32_t gen)
 {
-	return obj == NULL ? 0 : ptrvec_push(c->garbage, obj);
+	if (obj == NULL)
+		return 0;
+	if (gen == c->gen) {
+		free(obj); /* this build's own: nobody else has seen it */
+		return 0;
+	}
+	return ptrvec_push(c->garbage, obj);
+}
+
+static int retire_page(const struct pm_ctx *c, struct pm_page *pg)
+{
+	return retire(c, pg, pg ? pg->gen : 0);
+}
+
+static int retire_dir(const struct pm_ctx *c, struct pm_dir *d)
+{
+	return retire(c, d, d->gen);
 }
 
 /* The slot that holds the page for hash h, made writable by this build. */
@@ -86,14 +99,14 @@ static struct pm_page **page_slot(struct pmap *m, const struct pm_ctx *c, uint32
 	if (d->gen != c->gen) {
 		size_t n = (size_t)1 << m->bits;
 		struct pm_dir *nd = malloc(sizeof(*nd) + n * sizeof(nd->page[0]));
-		if (nd == NULL || ptrvec_push(c->fresh, nd) != 0) {
+		if (nd == NULL)
+			return NULL;
+		nd->gen = c->gen;
+		memcpy(nd->page, d->page, n * sizeof(nd->page[0]));
+		if (retire_dir(c, d) != 0) {
 			free(nd);
 			return NULL;
 		}
-		nd->gen = c->gen;
-		memcpy(nd->page, d->page, n * sizeof(nd->page[0]));
-		if (retire(c, d) != 0)
-			return NULL;
 		m->p = d = nd;
 	}
 	return &d->page[h >> (32 - m->bits)];
@@ -114,8 +127,10 @@ static struct pm_page *page_for_write(struct pmap *m, const struct pm_ctx *c, ui
 	if (pg != NULL && pg->gen == c->gen && slots == pg->mask + 1)
 		return pg;
 	struct pm_page *np = page_copy(pg, c, slots);
-	if (np == NULL || retire(c, pg) != 0)
+	if (np == NULL || retire_page(c, pg) != 0) {
+		free(np);
 		return NULL;
+	}
 	*ps = np;
 	return np;
 }
@@ -126,43 +141,52 @@ static int split(struct pmap *m, const struct pm_ctx *c)
 	uint8_t bits = (uint8_t)(m->bits + 1);
 	size_t n = (size_t)1 << bits;
 	struct pm_dir *nd = malloc(sizeof(*nd) + n * sizeof(nd->page[0]));
-	if (nd == NULL || ptrvec_push(c->fresh, nd) != 0) {
-		free(nd);
+	if (nd == NULL)
 		return -ENOMEM;
-	}
 	nd->gen = c->gen;
 	uint32_t slots = PAGE_MIN;
 	while (slots < PAGE_TARGET)
 		slots *= 2;
+	int ret = 0;
 	for (size_t i = 0; i < n; i++)
 		if ((nd->page[i] = page_new(c, slots)) == NULL)
-			return -ENOMEM;
+			ret = -ENOMEM;
 	size_t npages = m->bits == 0 ? 1 : (size_t)1 << m->bits;
-	for (size_t i = 0; i < npages; i++) {
+	for (size_t i = 0; i < npages && ret == 0; i++) {
 		const struct pm_page *pg = m->bits == 0 ? m->p : ((struct pm_dir *)m->p)->page[i];
-		for (uint32_t j = 0; pg != NULL && j <= pg->mask; j++) {
+		for (uint32_t j = 0; pg != NULL && j <= pg->mask && ret == 0; j++) {
 			uint64_t e = pg->slot[j];
 			if (e == 0)
 				continue;
 			struct pm_page **ps = &nd->page[c->hash(e) >> (32 - bits)];
 			if (((*ps)->count + 1) * 2 > (*ps)->mask + 1) {
 				struct pm_page *big = page_copy(*ps, c, ((*ps)->mask + 1) * 2);
-				if (big == NULL)
-					return -ENOMEM;
-				if (retire(c, *ps) != 0)
-					return -ENOMEM;
+				if (big == NULL) {
+					ret = -ENOMEM;
+					break;
+				}
+				free(*ps);
 				*ps = big;
 			}
 			page_put(*ps, c, e);
 		}
-		if (retire(c, (void *)pg) != 0)
-			return -ENOMEM;
 	}
-	if (m->bits > 0 && retire(c, m->p) != 0)
-		return -ENOMEM;
+	if (ret != 0) {
+		for (size_t i = 0; i < n; i++)
+			free(nd->page[i]);
+		free(nd);
+		return ret; /* m is as it was */
+	}
+	for (size_t i = 0; i < npages; i++) {
+		struct pm_page *pg = m->bits == 0 ? m->p : ((struct pm_dir *)m->p)->page[i];
+		if (retire_page(c, pg) != 0)
+			ret = -ENOMEM;
+	}
+	if (m->bits > 0 && retire_dir(c, m->p) != 0)
+		ret = -ENOMEM;
 	m->p = nd;
 	m->bits = bits;
-	return 0;
+	return ret;
 }
 
 int pm_insert(struct pmap *m, const struct pm_ctx *c, uint64_t e)
@@ -219,9 +243,9 @@ int pm_remove(struct pmap *m, const struct pm_ctx *c, uint64_t e)
 	pg->count--;
 	m->count--;
 	if (m->count == 0 && m->bits == 0) {
-		if (retire(c, pg) != 0)
-			return -ENOMEM;
 		m->p = NULL;
+		if (retire_page(c, pg) != 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -262,4 +286,23 @@ void pm_destroy(struct pmap *m)
 		free(d);
 	}
 	*m = (struct pmap){ 0 };
+}
+
+void pm_destroy_gen(struct pmap *m, uint32_t gen)
+{
+	if (m->p == NULL)
+		return;
+	if (m->bits == 0) {
+		struct pm_page *pg = m->p;
+		if (pg->gen == gen)
+			free(pg);
+		return;
+	}
+	struct pm_dir *d = m->p;
+	if (d->gen != gen)
+		return; /* a page of this build has a directory of this build */
+	for (size_t i = 0; i < (size_t)1 << m->bits; i++)
+		if (d->page[i]->gen == gen)
+			free(d->page[i]);
+	free(d);
 }

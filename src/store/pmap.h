@@ -33,14 +33,13 @@ struct pmap {
 	uint8_t bits;   /* the top bits of a hash choose the page */
 };
 
-/* What a build passes to every change. Everything it replaces goes to garbage
- * (freed once no reader can see it); everything it makes goes to fresh (freed
- * if the build fails). */
+/* What a build passes to every change. What it replaces of an older version
+ * goes to garbage (freed once no reader can see it); what it replaces of its
+ * own is freed at once. */
 struct pm_ctx {
 	uint32_t gen;
 	uint32_t (*hash)(uint64_t e);
 	struct ptrvec *garbage;
-	struct ptrvec *fresh;
 };
 
 /* The page where entries of hash h live, or NULL. */
@@ -60,3 +59,5 @@ int pm_replace(struct pmap *m, const struct pm_ctx *c, uint64_t old, uint64_t e)
 void pm_foreach(const struct pmap *m, void (*fn)(void *arg, uint64_t e), void *arg);
 /* Free the pages and the directory (not what entries point at). */
 void pm_destroy(struct pmap *m);
+/* Free what build gen made of m (after it failed). */
+void pm_destroy_gen(struct pmap *m, uint32_t gen);

@@ -18,8 +18,9 @@ struct snap_builder {
 	size_t napexes;
 	uint32_t gen;
 	struct ptrvec garbage; /* shared with cur, replaced in work */
-	struct ptrvec fresh;   /* made for work */
 	struct ptrvec dirty;   /* owner names (wire, in live record sets) to rebuild */
+	void *rrbuf;           /* where a name's rrsets are made, to compare */
+	size_t rrcap;
 	struct pm_ctx names_ctx, child_ctx, ids_ctx;
 	bool broken;
 };
@@ -56,7 +57,7 @@ struct snap_builder *snap_builder_new(const uint8_t *const *apexes, size_t napex
 		memcpy(b->apex[i], apexes[i], len);
 		b->napexes++;
 	}
-	struct pm_ctx c = { .garbage = &b->garbage, .fresh = &b->fresh };
+	struct pm_ctx c = { .garbage = &b->garbage };
 	b->names_ctx = c;
 	b->names_ctx.hash = node_hash;
 	b->child_ctx = c;
@@ -69,16 +70,39 @@ fail:
 	return NULL;
 }
 
-static void drop_build(struct snap_builder *b, bool failed)
+static void free_fresh_node(void *arg, uint64_t e)
 {
-	if (failed)
-		for (size_t i = 0; i < b->fresh.n; i++)
-			snap_free_obj(b->fresh.v[i]);
-	b->fresh.n = 0;
+	struct snap_node *n = (struct snap_node *)(uintptr_t)e;
+	uint32_t gen = *(const uint32_t *)arg;
+	if (n->gen != gen)
+		return;
+	pm_destroy_gen(&n->children, gen);
+	free(n);
+}
+
+/* After a failure: free what this build made (all of it hangs from work: what
+ * it replaced of its own was freed at once), keep what the last version holds. */
+static void drop_build(struct snap_builder *b)
+{
+	struct snapshot *w = b->work;
+	pm_foreach(&w->names, free_fresh_node, &b->gen);
+	pm_destroy_gen(&w->names, b->gen);
+	pm_destroy_gen(&w->ids, b->gen);
 	b->garbage.n = 0;
 	b->dirty.n = 0;
-	free(b->work);
+	free(w);
 	b->work = NULL;
+}
+
+/* Node n, made by this build or an older one, leaves the version being made. */
+static int retire_node(struct snap_builder *b, struct snap_node *n)
+{
+	if (n->gen == b->gen) {
+		pm_destroy_gen(&n->children, b->gen);
+		free(n);
+		return 0;
+	}
+	return ptrvec_push(&b->garbage, n);
 }
 
 void snap_builder_free(struct snap_builder *b)
@@ -86,12 +110,12 @@ void snap_builder_free(struct snap_builder *b)
 	if (b == NULL)
 		return;
 	if (b->work != NULL)
-		drop_build(b, true);
+		drop_build(b);
 	for (size_t i = 0; i < b->napexes; i++)
 		free(b->apex[i]);
 	ptrvec_clear(&b->garbage);
-	ptrvec_clear(&b->fresh);
 	ptrvec_clear(&b->dirty);
+	free(b->rrbuf);
 	free(b);
 }
 
@@ -102,7 +126,7 @@ bool snap_builder_broken(const struct snap_builder *b)
 
 static int fail(struct snap_builder *b, int err)
 {
-	drop_build(b, true);
+	drop_build(b);
 	b->broken = true;
 	return err;
 }
@@ -145,71 +169,87 @@ static struct snap_node *find(struct snap_builder *b, const uint8_t *name, size_
 	return (struct snap_node *)snapshot_find(b->work, name, len);
 }
 
-static struct snap_node *node_new(struct snap_builder *b, const uint8_t *name, size_t len)
+static size_t rr_off(const struct snap_node *n)
 {
-	struct snap_node *n = calloc(1, sizeof(*n) + len);
-	if (n == NULL || ptrvec_push(&b->fresh, n) != 0) {
-		free(n);
+	return snap_node_recs_off(n->name_len) + (size_t)n->caprecs * sizeof(struct rec *);
+}
+
+static struct snap_node *node_new(struct snap_builder *b, const uint8_t *name, size_t len,
+                                  uint16_t caprecs)
+{
+	size_t size = snap_node_recs_off(len) + caprecs * sizeof(struct rec *);
+	struct snap_node *n = calloc(1, size);
+	if (n == NULL)
 		return NULL;
-	}
 	memcpy(n->name, name, len);
 	n->name_len = (uint8_t)len;
 	n->hash = snapshot_hash(name, len);
 	n->gen = b->gen;
+	n->size = (uint32_t)size;
+	n->caprecs = caprecs;
 	n->zone = zone_of(b, name, len);
 	n->linked = n->zone == 0; /* only names inside a zone hang from a parent */
-	if (pm_insert(&b->work->names, &b->names_ctx, (uintptr_t)n) != 0)
+	if (pm_insert(&b->work->names, &b->names_ctx, (uintptr_t)n) != 0) {
+		free(n);
 		return NULL;
+	}
 	return n;
+}
+
+/* Point the rrsets of a block at data moved by delta bytes. */
+static void relocate(struct snap_rrset *sets, uint16_t n, intptr_t delta)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		sets[i].wire = (const uint8_t *)((uintptr_t)sets[i].wire + (uintptr_t)delta);
+		sets[i].offs = (const uint32_t *)((uintptr_t)sets[i].offs + (uintptr_t)delta);
+		if (sets[i].nets != NULL)
+			sets[i].nets = (const uint8_t *)((uintptr_t)sets[i].nets + (uintptr_t)delta);
+	}
+}
+
+/* A new block for n in its place, with room for caprecs records and, when rr
+ * is not NULL, rrsets copied from rr (rrbytes long, made at rr); else n's own. */
+static struct snap_node *reshape(struct snap_builder *b, struct snap_node *n, uint16_t caprecs,
+                                 const struct snap_rrset *rr, uint16_t nrr, size_t rrbytes)
+{
+	size_t old_rr = rr_off(n);
+	if (rr == NULL) {
+		rr = n->rrsets;
+		nrr = n->nrrsets;
+		rrbytes = n->rrsets ? n->size - old_rr : 0;
+	}
+	size_t recs = snap_node_recs_off(n->name_len);
+	size_t off = recs + caprecs * sizeof(struct rec *);
+	struct snap_node *c = malloc(off + rrbytes);
+	if (c == NULL)
+		return NULL;
+	memcpy(c, n, recs + n->nrecs * sizeof(struct rec *));
+	c->gen = b->gen;
+	c->caprecs = caprecs;
+	c->size = (uint32_t)(off + rrbytes);
+	c->rrsets = NULL;
+	c->nrrsets = nrr;
+	if (rrbytes > 0) {
+		struct snap_rrset *sets = (struct snap_rrset *)((uint8_t *)c + off);
+		memcpy(sets, rr, rrbytes);
+		relocate(sets, nrr, (intptr_t)((uintptr_t)sets - (uintptr_t)rr));
+		c->rrsets = sets;
+	}
+	if (pm_replace(&b->work->names, &b->names_ctx, (uintptr_t)n, (uintptr_t)c) != 0) {
+		free(c);
+		return NULL;
+	}
+	if (n->gen == b->gen) {
+		free(n); /* c has its child set now */
+		return c;
+	}
+	return ptrvec_push(&b->garbage, n) == 0 ? c : NULL;
 }
 
 /* n, writable by this build: a copy in its place if an older version made it. */
 static struct snap_node *mutable(struct snap_builder *b, struct snap_node *n)
 {
-	if (n->gen == b->gen)
-		return n;
-	struct snap_node *c = malloc(sizeof(*c) + n->name_len);
-	if (c == NULL || ptrvec_push(&b->fresh, c) != 0) {
-		free(c);
-		return NULL;
-	}
-	memcpy(c, n, sizeof(*c) + n->name_len);
-	c->gen = b->gen;
-	if (pm_replace(&b->work->names, &b->names_ctx, (uintptr_t)n, (uintptr_t)c) != 0 ||
-	    ptrvec_push(&b->garbage, n) != 0)
-		return NULL;
-	return c;
-}
-
-static void *ctl_tag(struct snap_ctl *ctl)
-{
-	return (void *)((uintptr_t)ctl | 1);
-}
-
-/* Room for one more record in n's control block. */
-static int ctl_reserve(struct snap_builder *b, struct snap_node **np)
-{
-	struct snap_node *n = *np;
-	if (n->ctl != NULL && n->ctl->n < n->ctl->cap)
-		return 0;
-	uint32_t cap = n->ctl ? n->ctl->cap * 2 : 1;
-	struct snap_ctl *c = malloc(sizeof(*c) + cap * sizeof(c->recs[0]));
-	if (c == NULL || ptrvec_push(&b->fresh, ctl_tag(c)) != 0) {
-		free(c);
-		return -ENOMEM;
-	}
-	*c = (struct snap_ctl){ .cap = cap };
-	if (n->ctl != NULL) {
-		memcpy(c, n->ctl, sizeof(*c) + n->ctl->n * sizeof(c->recs[0]));
-		c->cap = cap;
-		if (ptrvec_push(&b->garbage, ctl_tag(n->ctl)) != 0)
-			return -ENOMEM;
-	}
-	if ((n = mutable(b, n)) == NULL)
-		return -ENOMEM;
-	n->ctl = c;
-	*np = n;
-	return 0;
+	return n->gen == b->gen ? n : reshape(b, n, n->caprecs, NULL, 0, 0);
 }
 
 int snap_builder_add(struct snap_builder *b, const struct recset *rs)
@@ -221,11 +261,16 @@ int snap_builder_add(struct snap_builder *b, const struct recset *rs)
 		const struct rec *r = recset_get(rs, i);
 		size_t len = knot_dname_size(r->owner);
 		struct snap_node *n = find(b, r->owner, len);
-		if (n == NULL && (n = node_new(b, r->owner, len)) == NULL)
+		if (n == NULL && (n = node_new(b, r->owner, len, 1)) == NULL)
 			return fail(b, -ENOMEM);
-		if (ctl_reserve(b, &n) != 0 || ptrvec_push(&b->dirty, r->owner) != 0)
+		if (n->nrecs == n->caprecs) {
+			if (n->caprecs >= UINT16_MAX / 2)
+				return fail(b, BERTH_ETOOLONG);
+			n = reshape(b, n, n->caprecs ? (uint16_t)(n->caprecs * 2) : 1, NULL, 0, 0);
+		}
+		if (n == NULL || ptrvec_push(&b->dirty, r->owner) != 0)
 			return fail(b, -ENOMEM);
-		n->ctl->recs[n->ctl->n++] = r;
+		snap_node_recs(n)[n->nrecs++] = r;
 		b->work->nrecords++;
 	}
 	return 0;
@@ -239,13 +284,15 @@ int snap_builder_remove(struct snap_builder *b, const struct recset *rs)
 	for (size_t i = 0; i < recset_count(rs); i++) {
 		const struct rec *r = recset_get(rs, i);
 		struct snap_node *n = find(b, r->owner, knot_dname_size(r->owner));
-		struct snap_ctl *c = n ? n->ctl : NULL;
+		const struct rec **recs = n ? snap_node_recs(n) : NULL;
 		uint32_t k = 0;
-		while (c != NULL && k < c->n && c->recs[k] != r)
+		while (n != NULL && k < n->nrecs && recs[k] != r)
 			k++;
-		if (c == NULL || k == c->n)
+		if (n == NULL || k == n->nrecs)
 			return fail(b, -ENOENT); /* a set that never entered */
-		c->recs[k] = c->recs[--c->n]; /* control data: changed in place */
+		/* Control data, which no reader looks at: changed in place even in
+		 * a version readers see. */
+		recs[k] = recs[--n->nrecs];
 		if (ptrvec_push(&b->dirty, r->owner) != 0)
 			return fail(b, -ENOMEM);
 		b->work->nrecords--;
@@ -290,8 +337,8 @@ static bool same_rec(const struct rec *a, const struct rec *b)
 
 /* One block: the rrsets, then every offset array, then each rrset's wire and
  * networks (so the offsets stay aligned). recs is sorted; duplicates go. */
-static int make_rrsets(const struct rec **recs, size_t n, struct snap_rrset **out,
-                       uint16_t *out_count)
+static int make_rrsets(struct snap_builder *b, const struct rec **recs, size_t n,
+                       uint16_t *out_count, size_t *out_size)
 {
 	size_t ntypes = 0, size = 0, nu = 0;
 	for (size_t i = 0; i < n; i++)
@@ -305,9 +352,15 @@ static int make_rrsets(const struct rec **recs, size_t n, struct snap_rrset **ou
 	}
 	if (ntypes > UINT16_MAX || n > UINT16_MAX)
 		return BERTH_ETOOLONG;
-	struct snap_rrset *sets = malloc(ntypes * sizeof(*sets) + size);
-	if (sets == NULL)
-		return -ENOMEM;
+	size += ntypes * sizeof(struct snap_rrset);
+	if (size > b->rrcap) {
+		void *grown = realloc(b->rrbuf, size);
+		if (grown == NULL)
+			return -ENOMEM;
+		b->rrbuf = grown;
+		b->rrcap = size;
+	}
+	struct snap_rrset *sets = b->rrbuf;
 	uint32_t *offs = (uint32_t *)(sets + ntypes);
 	uint8_t *p = (uint8_t *)(offs + n + ntypes);
 	size_t i = 0;
@@ -344,8 +397,8 @@ static int make_rrsets(const struct rec **recs, size_t n, struct snap_rrset **ou
 		}
 		i = end;
 	}
-	*out = sets;
 	*out_count = (uint16_t)ntypes;
+	*out_size = (size_t)(p - (uint8_t *)sets);
 	return 0;
 }
 
@@ -397,7 +450,7 @@ static int link(struct snap_builder *b, struct snap_node *n)
 	size_t plen = n->name_len - n->name[0] - 1u;
 	struct snap_node *p = find(b, pname, plen);
 	bool made = p == NULL;
-	if (made && (p = node_new(b, pname, plen)) == NULL)
+	if (made && (p = node_new(b, pname, plen, 0)) == NULL)
 		return -ENOMEM;
 	if ((p = mutable(b, p)) == NULL ||
 	    pm_insert(&p->children, &b->child_ctx, child_entry(n->hash)) != 0)
@@ -440,11 +493,9 @@ static int unlink_node(struct snap_builder *b, struct snap_node *n)
 		    pm_remove(&b->work->ids, &b->ids_ctx, id_entry(n)) != 0)
 			return -ENOMEM;
 		if (pm_remove(&b->work->names, &b->names_ctx, (uintptr_t)n) != 0 ||
-		    ptrvec_push(&b->garbage, n) != 0 ||
-		    (n->rrsets != NULL && ptrvec_push(&b->garbage, (void *)n->rrsets) != 0) ||
-		    (n->ctl != NULL && ptrvec_push(&b->garbage, ctl_tag(n->ctl)) != 0))
+		    retire_node(b, n) != 0)
 			return -ENOMEM;
-		if (p == NULL || p->children.count > 0 || (p->ctl != NULL && p->ctl->n > 0))
+		if (p == NULL || p->children.count > 0 || p->nrecs > 0)
 			return 0;
 		n = p;
 	}
@@ -453,36 +504,29 @@ static int unlink_node(struct snap_builder *b, struct snap_node *n)
 /* Bring one name in line with its records. */
 static int rebuild(struct snap_builder *b, struct snap_node *n, const struct rec **scratch)
 {
-	struct snap_ctl *c = n->ctl;
-	c->mark = b->gen;
-	struct snap_rrset *sets = NULL;
 	uint16_t nsets = 0;
-	if (c->n > 0) {
-		memcpy(scratch, c->recs, c->n * sizeof(*scratch));
-		qsort(scratch, c->n, sizeof(*scratch), rec_cmp);
-		int ret = make_rrsets(scratch, c->n, &sets, &nsets);
+	size_t size = 0;
+	if (n->nrecs > 0) {
+		memcpy(scratch, snap_node_recs(n), n->nrecs * sizeof(*scratch));
+		qsort(scratch, n->nrecs, sizeof(*scratch), rec_cmp);
+		int ret = make_rrsets(b, scratch, n->nrecs, &nsets, &size);
 		if (ret != 0)
 			return ret;
-		if (same_rrsets(sets, nsets, n->rrsets, n->nrrsets)) {
-			free(sets);
-			sets = (struct snap_rrset *)n->rrsets;
-		} else if (ptrvec_push(&b->fresh, sets) != 0) {
-			free(sets);
-			return -ENOMEM;
-		}
 	}
-	if (sets != n->rrsets) {
-		if ((n = mutable(b, n)) == NULL ||
-		    (n->rrsets != NULL && ptrvec_push(&b->garbage, (void *)n->rrsets) != 0))
-			return -ENOMEM;
-		n->rrsets = sets;
-		n->nrrsets = nsets;
-	}
+	if (!same_rrsets(b->rrbuf, nsets, n->rrsets, n->nrrsets) &&
+	    (n = reshape(b, n, n->caprecs, b->rrbuf, nsets, size)) == NULL)
+		return -ENOMEM;
 	if (nsets == 0 && n->children.count == 0)
 		return unlink_node(b, n);
 	if (!n->linked && (n = mutable(b, n)) != NULL)
 		return link(b, n);
 	return n == NULL ? -ENOMEM : 0;
+}
+
+static int owner_cmp(const void *pa, const void *pb)
+{
+	const uint8_t *a = *(const uint8_t *const *)pa, *b = *(const uint8_t *const *)pb;
+	return snap_name_cmp(a, knot_dname_size(a), b, knot_dname_size(b));
 }
 
 /* The zones, with the SOA for negative answers: min(TTL, MINIMUM). */
@@ -525,20 +569,24 @@ int snap_builder_commit(struct snap_builder *b, uint64_t serial, struct snapshot
 	int ret = begin(b);
 	if (ret != 0)
 		return ret;
-	size_t most = 0;
+	/* Each name once, however many of its records changed. */
+	qsort(b->dirty.v, b->dirty.n, sizeof(b->dirty.v[0]), owner_cmp);
+	size_t nd = 0, most = 0;
 	for (size_t i = 0; i < b->dirty.n; i++) {
-		const uint8_t *owner = b->dirty.v[i];
+		if (nd > 0 && owner_cmp(&b->dirty.v[nd - 1], &b->dirty.v[i]) == 0)
+			continue;
+		const uint8_t *owner = b->dirty.v[nd++] = b->dirty.v[i];
 		const struct snap_node *n = find(b, owner, knot_dname_size(owner));
-		if (n != NULL && n->ctl != NULL && n->ctl->n > most)
-			most = n->ctl->n;
+		if (n != NULL && n->nrecs > most)
+			most = n->nrecs;
 	}
 	const struct rec **scratch = malloc((most + 1) * sizeof(*scratch));
 	if (scratch == NULL)
 		return fail(b, -ENOMEM);
-	for (size_t i = 0; i < b->dirty.n && ret == 0; i++) {
+	for (size_t i = 0; i < nd && ret == 0; i++) {
 		const uint8_t *owner = b->dirty.v[i];
 		struct snap_node *n = find(b, owner, knot_dname_size(owner));
-		if (n != NULL && n->ctl != NULL && n->ctl->mark != b->gen)
+		if (n != NULL)
 			ret = rebuild(b, n, scratch);
 	}
 	free(scratch);
@@ -556,7 +604,9 @@ int snap_builder_commit(struct snap_builder *b, uint64_t serial, struct snapshot
 			snap_free_obj(b->garbage.v[i]); /* never seen by anyone */
 		b->garbage.n = 0;
 	}
-	b->fresh.n = 0;
+	/* A large build's lists are not kept for the small ones that follow. */
+	if (b->dirty.cap > 4096)
+		ptrvec_clear(&b->dirty);
 	b->dirty.n = 0;
 	b->cur = w;
 	b->work = NULL;

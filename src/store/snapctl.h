@@ -6,15 +6,17 @@
 #include <stdint.h>
 
 #include "store/recset.h"
+#include "store/snapshot.h"
 
-/* The records that make one name, kept by the control thread beside the node
- * (readers never look at it). One block; freed through snap_free_obj with its
- * pointer tagged by the low bit. */
-struct snap_ctl {
-	uint32_t n, cap;
-	uint32_t mark; /* the build that last rebuilt the name */
-	const struct rec *recs[];
-};
+/* The records that make a node's name (control thread), inside its block. */
+static inline size_t snap_node_recs_off(size_t name_len)
+{
+	return (sizeof(struct snap_node) + name_len + 7) & ~(size_t)7;
+}
+static inline const struct rec **snap_node_recs(struct snap_node *n)
+{
+	return (const struct rec **)((uint8_t *)n + snap_node_recs_off(n->name_len));
+}
 
 int snap_name_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 bool snap_in_zone(const uint8_t *name, size_t name_len, const uint8_t *apex, size_t apex_len);

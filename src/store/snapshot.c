@@ -263,10 +263,6 @@ size_t snapshot_match_pattern(const struct snapshot *s, const uint8_t *name, siz
 
 void snap_free_obj(void *obj)
 {
-	if (((uintptr_t)obj & 1) != 0) {
-		free((void *)((uintptr_t)obj & ~(uintptr_t)1)); /* a snap_ctl: one block */
-		return;
-	}
 	free(obj);
 }
 
@@ -304,8 +300,6 @@ static void free_node(void *arg, uint64_t e)
 {
 	struct snap_node *n = (struct snap_node *)(uintptr_t)e;
 	pm_destroy(&n->children);
-	free((void *)n->rrsets);
-	free(n->ctl);
 	free(n);
 }
 

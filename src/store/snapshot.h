@@ -33,17 +33,18 @@ struct snap_zone {
 	uint16_t soa_len;
 };
 
-struct snap_ctl;
-
+/* One block per name: this header, the name, then (the control thread's) the
+ * records that make the name, then its rrsets and their wire data. */
 struct snap_node {
 	const struct snap_rrset *rrsets; /* sorted by type; NULL for an empty non-terminal */
 	/* Inside a zone, every name between a record and the apex exists: the
 	 * hashes of this name's children (the zone's tree, walked by patterns). */
 	struct pmap children;
-	struct snap_ctl *ctl;  /* the control thread's: which records make this name */
 	uint32_t hash;
 	uint32_t gen;          /* the build that made this version */
+	uint32_t size;         /* of the whole block */
 	uint16_t nrrsets;      /* 0 = empty non-terminal */
+	uint16_t nrecs, caprecs; /* control thread: records of the name, room for them */
 	uint8_t name_len;      /* a wire name is at most 255 bytes */
 	uint8_t height;        /* at least the labels from here to its deepest descendant */
 	uint8_t zone;          /* 1 + index of its zone in the snapshot; 0 = outside every zone */
