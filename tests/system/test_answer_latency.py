@@ -28,7 +28,7 @@ import dns.query
 import dns.rcode
 import pytest
 
-from conftest import LOOP4, answer_texts, wait_until
+from conftest import BERTH_BIN, LOOP4, answer_texts, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +47,11 @@ TIMEOUT_S = 2.0        # a query not answered by then counts as this long
 # (well over 100 ms), which is what a query waits for when it is answered on
 # the control loop.
 FLOOR_MS = 20.0
+
+# Under a sanitizer (the ASan pass of scripts/test) a publish of 100,000 names
+# takes seconds and every answer is slower: the same load runs, for the
+# sanitizer to watch the threads, but only the answers are checked, not times.
+SANITIZED = any(s in open(BERTH_BIN, "rb").read() for s in (b"__asan_init", b"__tsan_init"))
 
 # Rewrites the big hosts file every CHURN_EVERY_S: the whole file, written
 # outside the watched directory and renamed in (one IN_MOVED_TO), with
@@ -196,6 +201,8 @@ def test_answers_do_not_wait_for_publishes(tmp_path, start_berth, dnsmasq):
     assert not quiet["bad"] and not busy["bad"], (quiet["bad"] + busy["bad"])[:5]
     assert quiet["udp_lost"] == 0, "UDP lost answers while quiet"
     assert busy["udp_lost"] == 0, "UDP stopped answering under churn: %s" % summary("churn", busy)
+    if SANITIZED:
+        return
     # Several publishes ran while we measured (each one changes gen.docker).
     assert len(busy["gens"]) >= 3, "only %d publishes seen under churn" % len(busy["gens"])
     for kind in ("tcp", "fwd"):
