@@ -72,7 +72,8 @@ SANITIZED = _sanitized()
 # gen.docker's address changed each time. Stops after its duration.
 CHURN = r"""
 import os, sys, time
-stage, target, n, every, duration = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+stage, target = sys.argv[1], sys.argv[2]
+n, every, duration = int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
 base = "".join("10.%d.%d.%d h%d.docker\n" % (i >> 16 & 255, i >> 8 & 255, i & 255, i)
                for i in range(n)).encode()
 gen, end = 1, time.monotonic() + duration
