@@ -25,6 +25,19 @@ struct dns_worker {
 	_Alignas(16) uint8_t arena[ARENA_SIZE];
 };
 
+/* A worker's counters have one writer, the thread that answers, and are read
+ * from another (HTTP): relaxed atomic loads and stores, no read-modify-write,
+ * so the hot path pays no locked instruction. */
+static void bump(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static uint64_t get(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
 static void *arena_alloc(void *ctx, size_t len)
 {
 	struct dns_worker *w = ctx;
@@ -92,23 +105,23 @@ void dns_worker_latency(struct dns_worker *w, uint64_t ns, uint64_t n)
 	int b = 0;
 	while (b < DNS_LATENCY_BUCKETS - 1 && ns > (uint64_t)dns_latency_bounds_us[b] * 1000)
 		b++;
-	w->counters.latency[b] += n;
-	w->counters.latency_sum_ns += ns * n;
+	bump(&w->counters.latency[b], n);
+	bump(&w->counters.latency_sum_ns, ns * n);
 }
 
 void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c)
 {
-	sum->queries += c->queries;
+	sum->queries += get(&c->queries);
 	for (int i = 0; i < DNS_QT_COUNT; i++)
-		sum->qtype[i] += c->qtype[i];
+		sum->qtype[i] += get(&c->qtype[i]);
 	for (int i = 0; i < DNS_LATENCY_BUCKETS; i++)
-		sum->latency[i] += c->latency[i];
-	sum->latency_sum_ns += c->latency_sum_ns;
-	sum->forwarded += c->forwarded;
-	sum->dropped += c->dropped;
-	sum->truncated += c->truncated;
+		sum->latency[i] += get(&c->latency[i]);
+	sum->latency_sum_ns += get(&c->latency_sum_ns);
+	sum->forwarded += get(&c->forwarded);
+	sum->dropped += get(&c->dropped);
+	sum->truncated += get(&c->truncated);
 	for (int r = 0; r < 16; r++)
-		sum->rcode[r] += c->rcode[r];
+		sum->rcode[r] += get(&c->rcode[r]);
 }
 
 /* A response being written: header and question are in place. */
@@ -435,10 +448,10 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
                            size_t qlen, uint8_t *out, size_t outmax, struct dns_query_info *qi,
                            size_t *outlen)
 {
-	w->counters.queries++;
+	bump(&w->counters.queries, 1);
 	qi->max_size = qi->tcp ? UINT16_MAX : KNOT_EDNS_MIN_UDP_PAYLOAD;
 	if (qlen < KNOT_WIRE_HEADER_SIZE || knot_wire_get_qr(q)) {
-		w->counters.dropped++;
+		bump(&w->counters.dropped, 1);
 		return DNS_DROP; /* too short to answer, or a response: never reply to those */
 	}
 	uint8_t rcode;
@@ -454,7 +467,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	    bad_qtype(knot_pkt_qtype(pkt)))
 		goto error;
 
-	w->counters.qtype[qtype_slot(knot_pkt_qtype(pkt))]++;
+	bump(&w->counters.qtype[qtype_slot(knot_pkt_qtype(pkt))], 1);
 	bool edns = knot_pkt_has_edns(pkt);
 	size_t opt_len = edns ? OPT_SIZE : 0;
 	if (!qi->tcp) {
@@ -491,7 +504,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	}
 	if (forward) {
 		if (qi->may_forward) {
-			w->counters.forwarded++;
+			bump(&w->counters.forwarded, 1);
 			return DNS_FORWARD;
 		}
 	}
@@ -502,7 +515,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 		r.pos = qsize;
 		r.count[AN] = r.count[NS] = r.count[AR] = 0;
 		knot_wire_set_tc(out);
-		w->counters.truncated++;
+		bump(&w->counters.truncated, 1);
 	}
 	knot_wire_set_ancount(out, r.count[AN]);
 	knot_wire_set_nscount(out, r.count[NS]);
@@ -519,14 +532,14 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 		put16(opt + 9, 0);
 		r.pos += OPT_SIZE;
 	}
-	w->counters.rcode[rcode & 0xf]++;
+	bump(&w->counters.rcode[rcode & 0xf], 1);
 	*outlen = r.pos;
 	return DNS_REPLY;
 error:
 	*outlen = dns_error_response(q, qlen, rcode, out, outmax);
-	w->counters.rcode[rcode & 0xf]++;
+	bump(&w->counters.rcode[rcode & 0xf], 1);
 	if (*outlen == 0) {
-		w->counters.dropped++;
+		bump(&w->counters.dropped, 1);
 		return DNS_DROP;
 	}
 	return DNS_REPLY;

@@ -53,7 +53,8 @@ void dns_worker_free(struct dns_worker *w);
 const struct dns_counters *dns_worker_counters(const struct dns_worker *w);
 /* n answers that took ns each (a batch: from receipt to send). */
 void dns_worker_latency(struct dns_worker *w, uint64_t ns, uint64_t n);
-/* sum += c, field by field. */
+/* sum += c, field by field. c may be a worker's own counters while that worker
+ * runs on another thread (each field is read atomically); sum is the caller's. */
 void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c);
 
 /* Answer one query. out must hold at least 65535 bytes for TCP, udp_cap for UDP.

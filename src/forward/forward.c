@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The forwarder: client queries resolved by libunbound on the control loop,
+/* The forwarder: client queries resolved by libunbound on the event loop it is given,
  * their answers rebuilt for the client. */
 #include "forward/forward.h"
 
@@ -88,6 +88,13 @@ struct forwarder {
 	struct fq *submitting;
 	struct forward_stats stats;
 };
+
+/* The counters have one writer, the loop the forwarder runs on, and are read
+ * from HTTP on another thread: relaxed atomic loads and stores. */
+static void bump(uint64_t *c)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
 
 /* A bare header for a query that cannot even be parsed: ID, opcode and RD
  * from the client when present. */
@@ -256,9 +263,9 @@ static void finish(struct fq *q, const uint8_t *packet, size_t len, uint8_t rcod
 	if (resp)
 		ret = build(resp, q->query, ans, rcode, &ok);
 	if (ok)
-		f->stats.answered++;
+		bump(&f->stats.answered);
 	else
-		f->stats.failed++;
+		bump(&f->stats.failed);
 
 	if (ret == KNOT_EOK) {
 		fq_free(q);
@@ -284,7 +291,7 @@ static void on_answer(void *data, int err, void *packet, int len, int sec, char 
 	if (q->f->submitting == q) {
 		q->f->submitting = NULL; /* answered inside ub_resolve_event: from the cache */
 		if (err == 0)
-			q->f->stats.cache_hits++;
+			bump(&q->f->stats.cache_hits);
 	}
 	q->in_ub = false;
 	if (err != 0 || !packet || len <= 0) {
@@ -323,13 +330,13 @@ void forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen, uin
 		return;
 	if (!f || !query || qlen < KNOT_WIRE_HEADER_SIZE || qlen > KNOT_WIRE_MAX_PKTSIZE) {
 		if (f) {
-			f->stats.queries++;
-			f->stats.failed++;
+			bump(&f->stats.queries);
+			bump(&f->stats.failed);
 		}
 		reply_header(query, qlen, f ? KNOT_RCODE_FORMERR : KNOT_RCODE_SERVFAIL, done, arg);
 		return;
 	}
-	f->stats.queries++;
+	bump(&f->stats.queries);
 
 	q = calloc(1, sizeof(*q) + qlen);
 	if (!q)
@@ -384,7 +391,7 @@ void forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen, uin
 	q->in_ub = true;
 	return;
 fail:
-	f->stats.failed++;
+	bump(&f->stats.failed);
 	fq_free(q);
 	reply_header(query, qlen, rcode, done, arg);
 }
@@ -465,6 +472,10 @@ void forwarder_stats(const struct forwarder *f, struct forward_stats *out)
 	if (!out)
 		return;
 	memset(out, 0, sizeof(*out));
-	if (f)
-		*out = f->stats;
+	if (!f)
+		return;
+	out->queries = __atomic_load_n(&f->stats.queries, __ATOMIC_RELAXED);
+	out->answered = __atomic_load_n(&f->stats.answered, __ATOMIC_RELAXED);
+	out->failed = __atomic_load_n(&f->stats.failed, __ATOMIC_RELAXED);
+	out->cache_hits = __atomic_load_n(&f->stats.cache_hits, __ATOMIC_RELAXED);
 }

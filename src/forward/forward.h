@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Forwarding of names outside berth's own to upstream resolvers, through
- * libunbound as a caching forwarder on the control loop (failover, TCP fallback). */
+ * libunbound as a caching forwarder on one event loop (failover, TCP fallback).
+ * Everything but forwarder_stats runs on the thread of that loop; forwarder_new
+ * and forwarder_free may run on another while the loop is not running. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -21,14 +23,15 @@ struct forwarder *forwarder_new(struct event_base *base, const struct addr *upst
 void forwarder_free(struct forwarder *f);
 
 /* Resolve the question of query (a parsed, valid DNS query) upstream and call
- * done(arg, ...) exactly once, from the control loop, possibly before returning.
+ * done(arg, ...) exactly once, from the forwarder's loop, possibly before returning.
  * Upstream failure or timeout yields SERVFAIL; never blocks. max_size is the
  * largest response the client accepts (UDP payload size, or 65535 on TCP).
  * done must not call forwarder_free (it may run inside libunbound). */
 void forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen, uint16_t max_size,
                      forward_done_fn done, void *arg);
 
-/* Counters for /status and /metrics. */
+/* Counters for /status and /metrics; forwarder_stats may be called from any
+ * thread while the loop runs (each counter is read atomically). */
 struct forward_stats {
 	uint64_t queries;
 	uint64_t answered;

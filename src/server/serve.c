@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* `berth serve`: start the sources, the registry, the workers and the forwarder; run the control loop. */
+/* `berth serve`: start the sources, the registry, the workers, the answer loop
+ * (TCP, forwarder) and HTTP; run the control loop. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "conf/options.h"
 #include "forward/forward.h"
 #include "http/http.h"
+#include "server/answer_loop.h"
 #include "server/serve.h"
 #include "server/server.h"
 #include "server/tcp.h"
@@ -27,7 +29,8 @@
 
 struct serve {
 	struct serve_conf conf;
-	struct event_base *base;
+	struct event_base *base;    /* the control loop: sources, publishing, HTTP */
+	struct answer_loop *answer; /* TCP and the forwarder, on their own thread */
 	struct registry *reg;
 	struct server_ctx ctx;
 	struct udp_server *udp;
@@ -176,7 +179,7 @@ static int start_forwarder(struct serve *s)
 		return 0;
 	}
 	char err[256];
-	s->ctx.fwd = forwarder_new(s->base, c->upstream, c->nupstream, err, sizeof(err));
+	s->ctx.fwd = forwarder_new(s->ctx.base, c->upstream, c->nupstream, err, sizeof(err));
 	if (s->ctx.fwd == NULL) {
 		log_error("forward", "%s", err);
 		return -EINVAL;
@@ -288,13 +291,17 @@ static void serve_free(struct serve *s)
 	for (int i = 0; i < 3; i++)
 		if (s->sig_ev[i] != NULL)
 			event_free(s->sig_ev[i]);
-	/* Workers stop first, then the forwarder: it cancels what is in flight
-	 * without calling back, and no worker looks at it any more. */
+	/* UDP workers stop first (no more hand-overs), then the answer loop
+	 * (joined: nothing runs on its base any more), then the forwarder: it
+	 * cancels what is in flight without calling back. What lives on the
+	 * answer loop's base is freed before the base. */
 	udp_server_stop(s->udp);
+	answer_loop_stop(s->answer);
 	forwarder_free(s->ctx.fwd);
 	s->ctx.fwd = NULL;
 	udp_server_free(s->udp);
 	tcp_server_free(s->tcp);
+	answer_loop_free(s->answer);
 	for (size_t i = 0; i < s->nhosts; i++)
 		hosts_source_free(s->hosts[i]);
 	for (size_t i = 0; i < s->nrecords; i++)
@@ -344,11 +351,15 @@ int serve_main(int argc, char **argv)
 	s.base = event_base_new();
 	s.reg = s.base ? registry_new(&rp) : NULL;
 	s.publish_ev = s.base ? evtimer_new(s.base, on_publish, &s) : NULL;
-	if (s.reg == NULL || s.publish_ev == NULL) {
+	s.answer = answer_loop_new();
+	if (s.reg == NULL || s.publish_ev == NULL || s.answer == NULL) {
 		log_error("serve", "out of memory");
 		goto out;
 	}
-	s.ctx = (struct server_ctx){ .base = s.base, .reg = s.reg, .conf = &s.conf };
+	/* TCP, the forwarder and the UDP workers' hand-over live on the answer loop. */
+	s.ctx = (struct server_ctx){ .base = answer_loop_base(s.answer),
+				     .reg = s.reg,
+				     .conf = &s.conf };
 	/* Signals first: a SIGTERM during start-up still stops cleanly. */
 	int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
 	for (int i = 0; i < 3; i++) {
@@ -375,6 +386,10 @@ int serve_main(int argc, char **argv)
 	/* Before the workers: once DNS answers, HTTP is listening too. */
 	if (start_http(&s) != 0)
 		goto out;
+	if (answer_loop_start(s.answer) != 0) {
+		log_error("serve", "cannot start the answer loop");
+		goto out;
+	}
 	if (udp_server_start(s.udp) != 0) {
 		log_error("serve", "cannot start UDP workers");
 		goto out;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* DNS over TCP on the control loop, with pipelining, limits and an idle timeout. */
+/* DNS over TCP on the answer loop, with pipelining, limits and an idle timeout. */
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>

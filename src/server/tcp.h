@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* DNS over TCP on the control loop: several queries per connection, idle timeout. */
+/* DNS over TCP on the answer loop (ctx->base): several queries per connection, idle
+ * timeout. tcp_server_counters may be called from any thread. */
 #pragma once
 #include <stddef.h>
 

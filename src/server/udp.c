@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* UDP workers answering batches of queries; forwarded queries go to the control loop. */
+/* UDP workers answering batches of queries; forwarded queries go to the answer loop. */
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -51,7 +51,7 @@ static uint8_t *out_buf(struct udp_worker *w, int i)
 	return w->bufs + (size_t)(BATCH + i) * w->buf_size;
 }
 
-/* A query handed from a worker to the control loop, and back as an answer. */
+/* A query handed from a worker to the answer loop, and back as an answer. */
 struct pending {
 	struct pending *next, *prev; /* queue (next only), then the in-flight list */
 	struct udp_server *server;
@@ -70,12 +70,12 @@ struct udp_server {
 	struct udp_worker **workers;
 	size_t nworkers;
 	atomic_bool stopping;
-	int wake_fd;               /* eventfd: workers -> control loop */
+	int wake_fd;               /* eventfd: workers -> answer loop */
 	struct event *wake_ev;
 	pthread_mutex_t lock;      /* guards queue and npending */
 	struct pending *queue;
 	size_t npending;           /* queued or upstream */
-	struct pending *inflight;  /* handed to the forwarder (control thread only) */
+	struct pending *inflight;  /* handed to the forwarder (answer loop only) */
 };
 
 static void forward_done(void *arg, const uint8_t *resp, size_t len)
@@ -100,7 +100,7 @@ static void forward_done(void *arg, const uint8_t *resp, size_t len)
 	free(p);
 }
 
-/* Control loop: take every queued query and give it to the forwarder. */
+/* Answer loop: take every queued query and give it to the forwarder. */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct udp_server *u = arg;
