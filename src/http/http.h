@@ -39,7 +39,7 @@ struct http_deps {
 	 *    "counters": {"events": n, "reconnects": n, ...} (optional; each becomes
 	 *    berth_source_<key>_total{source,kind} in /metrics)}.
 	 * /health is 503 "unhealthy" while a source with "required": true is "down".
-	 * The manual source is added by the HTTP server itself. */
+	 * The manual source is one of them (serve lists every source). */
 	json_t *(*sources)(void *arg);
 	/* The cluster's nodes, a new JSON array of objects {"name", "address",
 	 * "state", "self": bool, "records": n, "last_seen"...}. NULL callback: this

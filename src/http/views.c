@@ -43,8 +43,6 @@ json_t *http_sources(struct http_server *hs)
 		json_decref(a);
 		a = json_array();
 	}
-	if (a != NULL && hs->d.manual != NULL)
-		json_array_append_new(a, manual_status(hs->d.manual));
 	return a;
 }
 

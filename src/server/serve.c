@@ -22,6 +22,7 @@
 #include "sources/hosts.h"
 #include "sources/manual.h"
 #include "sources/records.h"
+#include "sources/source.h"
 #include "store/registry.h"
 #include "util/clock.h"
 #include "util/hostip.h"
@@ -35,17 +36,14 @@ struct serve {
 	struct server_ctx ctx;
 	struct udp_server *udp;
 	struct tcp_server *tcp;
-	struct hosts_source **hosts;
-	size_t nhosts;
-	struct records_source **records;
-	size_t nrecords;
+	struct source *sources; /* in start order; /status lists them so */
+	size_t nsources;
 	struct event *publish_ev;
 	double publish_done; /* monotonic seconds when the last publish ended */
 	double publish_cost; /* and how long it took */
 	struct event *sig_ev[3];
-	struct manual_source *manual;
+	struct manual_source *manual; /* also in sources; for the /services API */
 	struct http_server *http;
-	struct docker_source *docker;
 	char host_ip[64];       /* --host-ip, or detected; "" = unknown */
 };
 
@@ -81,12 +79,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	struct serve *s = arg;
 	if (sig == SIGHUP) {
 		log_info("serve", "SIGHUP: reloading hosts and records files, re-listing containers");
-		for (size_t i = 0; i < s->nhosts; i++)
-			hosts_source_reload(s->hosts[i]);
-		for (size_t i = 0; i < s->nrecords; i++)
-			records_source_reload(s->records[i]);
-		if (s->docker != NULL)
-			docker_source_reconnect(s->docker); /* a full re-list */
+		for (size_t i = 0; i < s->nsources; i++)
+			if (s->sources[i].ops->reload != NULL)
+				s->sources[i].ops->reload(s->sources[i].self);
 		return;
 	}
 	log_info("serve", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -104,45 +99,27 @@ static const char *ns_address(const struct serve_conf *c, char *buf, size_t len)
 	return NULL;
 }
 
-static int start_sources(struct serve *s)
+/* Keep a started source; self NULL (it did not start, the reason is logged) is an error. */
+static int add_source(struct serve *s, const struct source_ops *ops, void *self)
 {
-	const struct serve_conf *c = &s->conf;
-	s->hosts = calloc(c->hosts_dirs.n + 1, sizeof(*s->hosts));
-	s->records = calloc(c->records.n + 1, sizeof(*s->records));
-	if (s->hosts == NULL || s->records == NULL)
+	if (self == NULL)
+		return -EINVAL;
+	struct source *v = realloc(s->sources, (s->nsources + 1) * sizeof(*v));
+	if (v == NULL) {
+		log_error("serve", "out of memory");
+		ops->free(self);
 		return -ENOMEM;
-	for (size_t i = 0; i < c->hosts_dirs.n; i++) {
-		s->hosts[i] = hosts_source_new(s->base, s->reg, c->hosts_dirs.v[i], c->ttl);
-		if (s->hosts[i] == NULL) {
-			log_error("serve", "--hosts-dir %s: cannot watch this directory",
-			          c->hosts_dirs.v[i]);
-			return -EINVAL;
-		}
-		s->nhosts++;
 	}
-	for (size_t i = 0; i < c->records.n; i++) {
-		s->records[i] = records_source_new(s->base, s->reg, c->records.v[i], c->ttl);
-		if (s->records[i] == NULL) {
-			log_error("serve", "--records %s: cannot watch this file", c->records.v[i]);
-			return -EINVAL;
-		}
-		s->nrecords++;
-	}
-	/* Services put over HTTP, kept in --state-dir; loaded even with --http none. */
-	struct manual_naming nm = { .domain = c->domain, .environment = c->environment };
-	s->manual = manual_source_new(s->reg, c->state_dir, &nm, c->ttl);
-	if (s->manual == NULL)
-		return -ENOMEM;
+	s->sources = v;
+	s->sources[s->nsources++] = (struct source){ .ops = ops, .self = self };
 	return 0;
 }
 
-/* The Docker source, unless --docker none. It starts even when no engine
- * answers yet, and connects when one appears. */
-static int start_docker(struct serve *s)
+/* The Docker source, unless --docker none (NULL then, or on error). It starts
+ * even when no engine answers yet, and connects when one appears. */
+static struct docker_source *start_docker(struct serve *s)
 {
 	const struct serve_conf *c = &s->conf;
-	if (c->docker_none)
-		return 0;
 	if (c->host_ip != NULL)
 		snprintf(s->host_ip, sizeof(s->host_ip), "%s", c->host_ip);
 	else if (hostip_detect("/proc/net/route", s->host_ip, sizeof(s->host_ip)) != 0)
@@ -164,8 +141,39 @@ static int start_docker(struct serve *s)
 			.networks = c->networks.n > 0 ? (const char *const *)c->networks.v : NULL,
 		},
 	};
-	s->docker = docker_source_new(s->base, s->reg, &dc);
-	return s->docker != NULL ? 0 : -EINVAL; /* the reason is logged */
+	return docker_source_new(s->base, s->reg, &dc);
+}
+
+/* Every source, in the order /status lists them. A new kind of source is one
+ * add_source line here. */
+static int start_sources(struct serve *s)
+{
+	const struct serve_conf *c = &s->conf;
+	if (!c->docker_none && add_source(s, &docker_source_ops, start_docker(s)) != 0)
+		return -EINVAL;
+	for (size_t i = 0; i < c->hosts_dirs.n; i++) {
+		const char *dir = c->hosts_dirs.v[i];
+		struct hosts_source *hs = hosts_source_new(s->base, s->reg, dir, c->ttl);
+		if (add_source(s, &hosts_source_ops, hs) != 0) {
+			log_error("serve", "--hosts-dir %s: cannot watch this directory", dir);
+			return -EINVAL;
+		}
+	}
+	for (size_t i = 0; i < c->records.n; i++) {
+		const char *path = c->records.v[i];
+		struct records_source *rs = records_source_new(s->base, s->reg, path, c->ttl);
+		if (add_source(s, &records_source_ops, rs) != 0) {
+			log_error("serve", "--records %s: cannot watch this file", path);
+			return -EINVAL;
+		}
+	}
+	/* Services put over HTTP, kept in --state-dir; loaded even with --http none. */
+	struct manual_naming nm = { .domain = c->domain, .environment = c->environment };
+	struct manual_source *ms = manual_source_new(s->reg, c->state_dir, &nm, c->ttl);
+	if (add_source(s, &manual_source_ops, ms) != 0)
+		return -ENOMEM;
+	s->manual = ms;
+	return 0;
 }
 
 static int start_forwarder(struct serve *s)
@@ -201,57 +209,13 @@ static void http_counters(void *arg, struct dns_counters *out)
 		tcp_server_counters(s->tcp, out);
 }
 
-static json_t *file_source_json(const char *name, const char *kind,
-                                 const struct source_status *st)
-{
-	const char *state = st->bad_lines > 0 || st->last_error[0] ? "degraded" : "ok";
-	return json_pack("{s:s, s:s, s:s, s:b, s:s?, s:s, s:I, s:I, s:I}", "name", name, "kind",
-	                 kind, "state", state, "required", 0, "error",
-	                 st->last_error[0] ? st->last_error : NULL, "path", name, "files",
-	                 (json_int_t)st->files, "records", (json_int_t)st->records, "bad_lines",
-	                 (json_int_t)st->bad_lines);
-}
-
 /* Every source with its state, for /status, /health and the page. */
 static json_t *http_sources_cb(void *arg)
 {
 	struct serve *s = arg;
 	json_t *a = json_array();
-	struct source_status st;
-	if (s->docker != NULL) {
-		struct docker_status ds;
-		docker_source_status(s->docker, &ds);
-		const char *state = ds.connected ? "ok" : ds.last_error[0] ? "down" : "starting";
-		json_array_append_new(
-			a, json_pack("{s:s, s:s, s:s, s:b, s:s?, s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I}}",
-			             "name", "docker", "kind", "docker", "state", state, "required", 1,
-			             "error", ds.last_error[0] ? ds.last_error : NULL, "endpoint",
-			             ds.endpoint, "api_version", ds.api_version, "engine_version",
-			             ds.engine_version, "containers", (json_int_t)ds.containers,
-			             "last_event_ns", (json_int_t)ds.last_event_ns, "counters", "events",
-			             (json_int_t)ds.events, "reconnects", (json_int_t)ds.reconnects));
-		json_t *bounds = json_array(), *counts = json_array();
-		for (int i = 0; i < DOCKER_LAG_BUCKETS; i++) {
-			if (i < DOCKER_LAG_BUCKETS - 1)
-				json_array_append_new(bounds, json_real(docker_lag_bounds_ms[i]));
-			json_array_append_new(counts, json_integer((json_int_t)ds.lag[i]));
-		}
-		json_object_set_new(json_array_get(a, json_array_size(a) - 1), "event_lag",
-		                    json_pack("{s:o, s:o, s:f}", "bounds_ms", bounds, "counts", counts,
-		                              "sum_ms", ds.lag_sum_ms));
-		if (ds.sync_ms > 0)
-			json_object_set_new(json_array_get(a, json_array_size(a) - 1), "last_sync",
-			                    json_pack("{s:I, s:f}", "containers", (json_int_t)ds.synced,
-			                              "ms", ds.sync_ms));
-	}
-	for (size_t i = 0; i < s->nhosts; i++) {
-		hosts_source_status(s->hosts[i], &st);
-		json_array_append_new(a, file_source_json(hosts_source_dir(s->hosts[i]), "hosts", &st));
-	}
-	for (size_t i = 0; i < s->nrecords; i++) {
-		records_source_status(s->records[i], &st);
-		json_array_append_new(a, file_source_json(s->conf.records.v[i], "records", &st));
-	}
+	for (size_t i = 0; a != NULL && i < s->nsources; i++)
+		json_array_append_new(a, s->sources[i].ops->status(s->sources[i].self));
 	return a;
 }
 
@@ -302,14 +266,10 @@ static void serve_free(struct serve *s)
 	udp_server_free(s->udp);
 	tcp_server_free(s->tcp);
 	answer_loop_free(s->answer);
-	for (size_t i = 0; i < s->nhosts; i++)
-		hosts_source_free(s->hosts[i]);
-	for (size_t i = 0; i < s->nrecords; i++)
-		records_source_free(s->records[i]);
-	manual_source_free(s->manual);
-	docker_source_free(s->docker);
-	free(s->hosts);
-	free(s->records);
+	for (size_t i = s->nsources; i-- > 0;)
+		s->sources[i].ops->free(s->sources[i].self);
+	free(s->sources);
+	s->manual = NULL;
 	if (s->publish_ev != NULL)
 		event_free(s->publish_ev);
 	registry_free(s->reg);
@@ -373,8 +333,7 @@ int serve_main(int argc, char **argv)
 		log_error("serve", "out of memory");
 		goto out;
 	}
-	if (start_sources(&s) != 0 || start_docker(&s) != 0 || registry_publish(s.reg) != 0 ||
-	    start_forwarder(&s) != 0)
+	if (start_sources(&s) != 0 || registry_publish(s.reg) != 0 || start_forwarder(&s) != 0)
 		goto out;
 
 	s.udp = udp_server_new(&s.ctx, err, sizeof(err));

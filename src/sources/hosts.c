@@ -176,7 +176,7 @@ static void log_bad_line(void *arg, const char *file, unsigned line, const char 
 	snprintf(hs->last_error, sizeof(hs->last_error), "%.150s:%u: %.90s", file, line, msg);
 }
 
-void hosts_source_status(const struct hosts_source *hs, struct source_status *out)
+static void file_status(const struct hosts_source *hs, struct source_status *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->files = (unsigned)hs->nfiles;
@@ -185,11 +185,6 @@ void hosts_source_status(const struct hosts_source *hs, struct source_status *ou
 		out->bad_lines += hs->files[i].bad;
 	}
 	snprintf(out->last_error, sizeof(out->last_error), "%s", hs->last_error);
-}
-
-const char *hosts_source_dir(const struct hosts_source *hs)
-{
-	return hs->dir;
 }
 
 static struct known *find_known(struct hosts_source *hs, const char *name)
@@ -369,3 +364,30 @@ void hosts_source_free(struct hosts_source *hs)
 	free(hs->dir);
 	free(hs);
 }
+
+/* ---- struct source_ops ---- */
+
+static void ops_reload(void *self)
+{
+	hosts_source_reload(self);
+}
+
+static json_t *ops_status(const void *self)
+{
+	const struct hosts_source *hs = self;
+	struct source_status st;
+	file_status(hs, &st);
+	return source_file_json(hosts_source_ops.kind, hs->dir, &st);
+}
+
+static void ops_free(void *self)
+{
+	hosts_source_free(self);
+}
+
+const struct source_ops hosts_source_ops = {
+	.kind = "hosts",
+	.reload = ops_reload,
+	.status = ops_status,
+	.free = ops_free,
+};

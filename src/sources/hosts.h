@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sources/source.h"
 #include "store/recset.h"
 
 struct event_base;
@@ -18,14 +19,6 @@ typedef void (*parse_error_fn)(void *arg, const char *file, unsigned line, const
 int hosts_parse(struct recset *out, const char *file, const char *text, size_t len, uint32_t ttl,
                 parse_error_fn on_error, void *arg);
 
-/* What a file source says of itself, for /status and /health. */
-struct source_status {
-	unsigned files;        /* files loaded */
-	size_t records;        /* records they hold */
-	unsigned bad_lines;    /* bad lines in their current versions */
-	char last_error[256];  /* the latest bad line or read error, "" = none */
-};
-
 struct hosts_source;
 /* Load every non-dot file of dir into the registry (origin "hosts:<path>") and
  * watch it with inotify on base: additions, edits, renames, removals. */
@@ -34,5 +27,5 @@ struct hosts_source *hosts_source_new(struct event_base *base, struct registry *
 /* Re-read every file (SIGHUP). */
 void hosts_source_reload(struct hosts_source *hs);
 void hosts_source_free(struct hosts_source *hs);
-void hosts_source_status(const struct hosts_source *hs, struct source_status *out);
-const char *hosts_source_dir(const struct hosts_source *hs);
+/* reload: hosts_source_reload; status: source_file_json, "name" and "path" the resolved dir. */
+extern const struct source_ops hosts_source_ops;

@@ -761,3 +761,22 @@ void manual_source_free(struct manual_source *ms)
 	free(ms->env);
 	free(ms);
 }
+
+/* ---- struct source_ops ---- */
+
+static json_t *ops_status(const void *self)
+{
+	return manual_status(self);
+}
+
+static void ops_free(void *self)
+{
+	manual_source_free(self);
+}
+
+const struct source_ops manual_source_ops = {
+	.kind = "manual",
+	.reload = NULL,
+	.status = ops_status,
+	.free = ops_free,
+};

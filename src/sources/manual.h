@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sources/source.h"
 #include "store/recset.h"
 
 struct registry;
@@ -81,3 +82,5 @@ int manual_set_ttl(struct manual_source *ms, uint32_t ttl, char *err, size_t err
  * "state":"ok"|"degraded","required":false,"services":N,"file":path|null,
  * "error":msg|null} (new reference). */
 json_t *manual_status(const struct manual_source *ms);
+/* status: manual_status; no reload (berth alone writes the file). */
+extern const struct source_ops manual_source_ops;

@@ -519,7 +519,7 @@ static void log_bad_line(void *arg, const char *file, unsigned line, const char 
 	snprintf(rs->last_error, sizeof(rs->last_error), "%.150s:%u: %.90s", file, line, msg);
 }
 
-void records_source_status(const struct records_source *rs, struct source_status *out)
+static void file_status(const struct records_source *rs, struct source_status *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->files = rs->loaded ? 1 : 0;
@@ -635,3 +635,30 @@ void records_source_free(struct records_source *rs)
 	free(rs->base);
 	free(rs);
 }
+
+/* ---- struct source_ops ---- */
+
+static void ops_reload(void *self)
+{
+	records_source_reload(self);
+}
+
+static json_t *ops_status(const void *self)
+{
+	const struct records_source *rs = self;
+	struct source_status st;
+	file_status(rs, &st);
+	return source_file_json(records_source_ops.kind, rs->path, &st);
+}
+
+static void ops_free(void *self)
+{
+	records_source_free(self);
+}
+
+const struct source_ops records_source_ops = {
+	.kind = "records",
+	.reload = ops_reload,
+	.status = ops_status,
+	.free = ops_free,
+};

@@ -25,4 +25,5 @@ struct records_source *records_source_new(struct event_base *base, struct regist
                                           const char *path, uint32_t ttl);
 void records_source_reload(struct records_source *rs);
 void records_source_free(struct records_source *rs);
-void records_source_status(const struct records_source *rs, struct source_status *out);
+/* reload: records_source_reload; status: source_file_json, "name" and "path" the path given. */
+extern const struct source_ops records_source_ops;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for hosts files: the line parser, and the directory source against a fake registry. */
+/* Unit tests for hosts files: the line parser, and the directory source (its records against a
+ * fake registry, and its /status object). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <libknot/libknot.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -423,12 +425,77 @@ static void test_source(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* The source's /status object, compact, keys in the order it builds them. */
+static char *status_text(const struct hosts_source *hs)
+{
+	json_t *o = hosts_source_ops.status(hs);
+	assert_non_null(o);
+	char *text = json_dumps(o, JSON_COMPACT);
+	assert_non_null(text);
+	json_decref(o);
+	return text;
+}
+
+/* /status shows the source through struct source_ops: "ok" with what it holds, then
+ * "degraded" naming the bad line once one is read, while the good lines stay counted. */
+static void test_source_status(void **state)
+{
+	char p1[512];
+	char want[2048];
+	struct registry fake = { 0 };
+	struct event_base *base = event_base_new();
+	assert_non_null(base);
+	snprintf(dir, sizeof(dir), "/tmp/berth-test-hosts-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	char *real = realpath(dir, NULL); /* name and path are the resolved directory */
+	snprintf(dir, sizeof(dir), "%s", real);
+	free(real);
+	reg_clear();
+	logbuf[0] = '\0';
+
+	assert_string_equal(hosts_source_ops.kind, "hosts");
+	assert_non_null(hosts_source_ops.reload);
+	assert_non_null(hosts_source_ops.free);
+	write_file("a", "192.0.2.1 alpha\n");
+	struct hosts_source *hs = hosts_source_new(base, (struct registry *)&fake, dir, 30);
+	assert_non_null(hs);
+	char *text = status_text(hs);
+	snprintf(want, sizeof(want),
+		 "{\"name\":\"%s\",\"kind\":\"hosts\",\"state\":\"ok\",\"required\":false,"
+		 "\"error\":null,\"path\":\"%s\",\"files\":1,\"records\":2,\"bad_lines\":0}",
+		 dir, dir);
+	assert_string_equal(text, want);
+	free(text);
+
+	write_file("b", "192.0.2.2 bravo\nnonsense\n");
+	hosts_source_ops.reload(hs);
+	text = status_text(hs);
+	snprintf(want, sizeof(want),
+		 "{\"name\":\"%s\",\"kind\":\"hosts\",\"state\":\"degraded\",\"required\":false,"
+		 "\"error\":\"%s/b:2: invalid address \\\"nonsense\\\"\",\"path\":\"%s\","
+		 "\"files\":2,\"records\":4,\"bad_lines\":1}",
+		 dir, dir, dir);
+	assert_string_equal(text, want);
+	free(text);
+
+	hosts_source_ops.free(hs);
+	reg_clear();
+	event_base_free(base);
+	static const char *const names[] = { "a", "b" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		path_of(p1, sizeof(p1), names[i]);
+		remove(p1);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_lines),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_source),
+		cmocka_unit_test(test_source_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

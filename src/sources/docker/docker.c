@@ -861,3 +861,49 @@ void docker_source_status(const struct docker_source *s, struct docker_status *o
 	out->synced = s->synced;
 	snprintf(out->last_error, sizeof(out->last_error), "%s", s->last_error);
 }
+
+/* ---- struct source_ops ---- */
+
+static void ops_reload(void *self)
+{
+	docker_source_reconnect(self);
+}
+
+static json_t *ops_status(const void *self)
+{
+	struct docker_status ds;
+	docker_source_status(self, &ds);
+	const char *state = ds.connected ? "ok" : ds.last_error[0] ? "down" : "starting";
+	json_t *bounds = json_array(), *counts = json_array();
+	for (int i = 0; i < DOCKER_LAG_BUCKETS; i++) {
+		if (i < DOCKER_LAG_BUCKETS - 1)
+			json_array_append_new(bounds, json_real(docker_lag_bounds_ms[i]));
+		json_array_append_new(counts, json_integer((json_int_t)ds.lag[i]));
+	}
+	json_t *o = json_pack(
+		"{s:s, s:s, s:s, s:b, s:s?, s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I}, s:{s:o, s:o, s:f}}",
+		"name", "docker", "kind", docker_source_ops.kind, "state", state, "required", 1,
+		"error", ds.last_error[0] ? ds.last_error : NULL, "endpoint", ds.endpoint,
+		"api_version", ds.api_version, "engine_version", ds.engine_version, "containers",
+		(json_int_t)ds.containers, "last_event_ns", (json_int_t)ds.last_event_ns,
+		"counters", "events", (json_int_t)ds.events, "reconnects",
+		(json_int_t)ds.reconnects, "event_lag", "bounds_ms", bounds, "counts", counts,
+		"sum_ms", ds.lag_sum_ms);
+	if (o != NULL && ds.sync_ms > 0)
+		json_object_set_new(o, "last_sync",
+				    json_pack("{s:I, s:f}", "containers", (json_int_t)ds.synced,
+					      "ms", ds.sync_ms));
+	return o;
+}
+
+static void ops_free(void *self)
+{
+	docker_source_free(self);
+}
+
+const struct source_ops docker_source_ops = {
+	.kind = "docker",
+	.reload = ops_reload,
+	.status = ops_status,
+	.free = ops_free,
+};

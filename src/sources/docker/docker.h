@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "naming/naming.h"
+#include "sources/source.h"
 
 struct event_base;
 struct registry;
@@ -65,3 +66,10 @@ void docker_source_status(const struct docker_source *ds, struct docker_status *
 
 /* Drop the connection and start again with a full re-list (as after an engine restart). */
 void docker_source_reconnect(struct docker_source *ds);
+
+/* reload: docker_source_reconnect (a full re-list); status: {"name": "docker", "kind": "docker",
+ * "state": "ok" (connected) | "starting" | "down" (after an error), "required": true, "error",
+ * "endpoint", "api_version", "engine_version", "containers", "last_event_ns",
+ * "counters": {"events", "reconnects"}, "event_lag": {"bounds_ms", "counts", "sum_ms"},
+ * "last_sync": {"containers", "ms"} (once a sync finished)}. */
+extern const struct source_ops docker_source_ops;
