@@ -3,6 +3,7 @@
 #include "conf/optparse.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,8 +55,11 @@ int optparse_number(const char *v, unsigned long lo, unsigned long hi, unsigned 
 	for (const char *p = v; *p; p++) {
 		if (*p < '0' || *p > '9')
 			return -1;
-		/* x <= hi before this step: with hi below ULONG_MAX / 10 nothing wraps. */
-		x = x * 10 + (unsigned long)(*p - '0');
+		unsigned long d = (unsigned long)(*p - '0');
+
+		if (x > (ULONG_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
 		if (x > hi)
 			return -1;
 	}
