@@ -151,7 +151,8 @@ static int set_num(void *conf, const struct optparse_opt *o, const char *v, char
 	unsigned long x, scale = o->scale ? o->scale : 1;
 
 	if (optparse_number(v, o->min, o->max, &x) < 0)
-		return optparse_why(why, n, "is not %s (%lu..%lu)", o->what, o->min, o->max);
+		return optparse_why(why, n, "is not %s (%lu..%lu)", o->what ? o->what : "a number",
+				    o->min, o->max);
 	return store(conf, o, x * scale, why, n);
 }
 
@@ -166,7 +167,7 @@ static int set_choice(void *conf, const struct optparse_opt *o, const char *v, c
 	for (size_t i = 0; o->choices[i] && len < sizeof(list); i++)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
 					o->choices[i]);
-	return optparse_why(why, n, "is not %s (%s)", o->what, list);
+	return optparse_why(why, n, "is not %s (%s)", o->what ? o->what : "a choice", list);
 }
 
 /* Run one value through its option; v is NULL for a flag given bare. src names where the value
