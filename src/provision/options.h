@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Options of `berth provision`: one table drives the command line, BERTH_* variables and --help. */
+/* Options of `berth provision`: its table for the option engine (conf/optparse.h) and the
+ * checks after parsing. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
+#include "conf/optparse.h"
 #include "util/addr.h"
 
 #define PROVISION_MAX_RESOLVERS 8
@@ -13,7 +15,7 @@ struct provision_conf {
 	char zone[256];
 	struct addr resolvers[PROVISION_MAX_RESOLVERS];
 	size_t nresolvers;
-	char docker[512]; /* "" = $DOCKER_HOST, else the default socket */
+	char docker[512];  /* "" = $DOCKER_HOST, else the default socket */
 	char network[256]; /* HostConfig.NetworkMode of new containers; "" = the engine's default */
 	bool dry_run, once, adopt, pull, json;
 	int interval;     /* seconds; 0 = from the records' TTL, at most 60 */
@@ -21,11 +23,12 @@ struct provision_conf {
 	int timeout;      /* seconds for each round of DNS queries */
 	int log_level;
 	bool log_json;
-	bool help, version;
 };
 
-/* Fill c from BERTH_* variables, then argv (argv[0] is the command's name). 0, or -1 with a
- * message naming the option in err (the caller exits 2). */
-int provision_conf_parse(struct provision_conf *c, int argc, char **argv, char *err,
-			 size_t errlen);
+/* Fill c with the defaults, then from BERTH_* variables and argv (argv[0] is the command's
+ * name), the command line winning. OPTPARSE_EXIT when --help or --version was printed (exit
+ * 0); OPTPARSE_ERROR with a message naming the option in err (exit 2). */
+enum optparse_result provision_conf_parse(struct provision_conf *c, int argc, char **argv,
+					  char *err, size_t errlen);
+/* Print the --help text of `berth provision` to f. */
 void provision_usage(FILE *f);

@@ -18,10 +18,6 @@
 #include "provision/plan.h"
 #include "util/log.h"
 
-#ifndef BERTH_VERSION
-#define BERTH_VERSION "dev"
-#endif
-
 #define MAX_INTERVAL 60
 
 /* What one round did, for the summary and the exit status. */
@@ -286,18 +282,15 @@ int provision_main(int argc, char **argv)
 	sigset_t sigs;
 	int status = 0;
 
-	if (provision_conf_parse(&conf, argc, argv, err, sizeof(err)) < 0) {
+	switch (provision_conf_parse(&conf, argc, argv, err, sizeof(err))) {
+	case OPTPARSE_OK:
+		break;
+	case OPTPARSE_EXIT:
+		return 0;
+	case OPTPARSE_ERROR:
 		fprintf(stderr, "berth provision: %s\n", err);
 		fprintf(stderr, "Try `berth provision --help`.\n");
 		return 2;
-	}
-	if (conf.help) {
-		provision_usage(stdout);
-		return 0;
-	}
-	if (conf.version) {
-		printf("berth %s\n", BERTH_VERSION);
-		return 0;
 	}
 	log_setup(conf.log_level, conf.log_json);
 	/* Stopping a container may take stop-timeout seconds: the request must outlive it. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of berth provision's pure parts: shell-style splitting, container names and the plan. */
+/* Unit tests of berth provision's pure parts: shell-style splitting, container names, the plan
+ * and the options. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,8 +14,10 @@
 #include <string.h>
 
 #include "provision/lookup.h"
+#include "provision/options.h"
 #include "provision/plan.h"
 #include "util/err.h"
+#include "util/log.h"
 
 /* ---- splitting ---------------------------------------------------------- */
 
@@ -118,12 +121,9 @@ static void test_zones(void **state)
 #define CMD_B "img sleep 61"
 
 static const struct provision_container containers[] = {
-	{ "id-keep", "keep", CMD_A, true },
-	{ "id-stopped", "stopped", CMD_A, false },
-	{ "id-changed", "changed", CMD_A, true },
-	{ "id-foreign", "foreign", NULL, true },
-	{ "id-gone", "gone", CMD_A, true },
-	{ "id-norecord", "norecord", CMD_A, true },
+	{ "id-keep", "keep", CMD_A, true },       { "id-stopped", "stopped", CMD_A, false },
+	{ "id-changed", "changed", CMD_A, true }, { "id-foreign", "foreign", NULL, true },
+	{ "id-gone", "gone", CMD_A, true },       { "id-norecord", "norecord", CMD_A, true },
 	{ "id-other", "other", NULL, true }, /* not ours, not listed: never touched */
 };
 
@@ -229,8 +229,8 @@ static void test_plan_seed_label(void **state)
 {
 	/* A container labelled by the seed tool counts as ours, by its command line. */
 	const struct provision_container cs[] = { { "id1", "etcd", "quay.io/coreos/etcd", true },
-						   { "id2", "bash-sleeper", "ubuntu:wily sleep 60",
-						     true } };
+						  { "id2", "bash-sleeper", "ubuntu:wily sleep 60",
+						    true } };
 	const struct provision_entry es[] = { { "etcd", "quay.io/coreos/etcd", NULL } };
 	struct provision_listing l = { es, 1, true };
 	struct provision_action *v;
@@ -240,6 +240,110 @@ static void test_plan_seed_label(void **state)
 	check(v, n, "etcd", PROVISION_KEEP);
 	check(v, n, "bash-sleeper", PROVISION_REMOVE);
 	free(v);
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static enum optparse_result popts(struct provision_conf *c, char *err, size_t errlen, ...)
+{
+	char *argv[40];
+	int argc = 0;
+	const char *a;
+	va_list ap;
+
+	argv[argc++] = (char *)"provision";
+	va_start(ap, errlen);
+	while ((a = va_arg(ap, const char *)) && argc < 39)
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return provision_conf_parse(c, argc, argv, err, errlen);
+}
+
+static void test_options(void **state)
+{
+	static const char *const vars[] = { "BERTH_ZONE", "BERTH_RESOLVER", "BERTH_DRY_RUN",
+					    "BERTH_INTERVAL", "BERTH_LOG_FORMAT" };
+	struct provision_conf c;
+	char err[256] = "", addr[64];
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+	/* Defaults, and the zone in one spelling. */
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "Example.COM.", NULL), OPTPARSE_OK);
+	assert_string_equal(c.zone, "example.com");
+	assert_int_equal(c.nresolvers, 0);
+	assert_int_equal(c.stop_timeout, 10);
+	assert_int_equal(c.timeout, 5);
+	assert_int_equal(c.interval, 0);
+	assert_int_equal(c.log_level, LOG_INFO);
+	assert_false(c.dry_run || c.once || c.adopt || c.pull || c.json || c.log_json);
+	assert_string_equal(c.docker, "");
+
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone=z", "--resolver", "127.0.0.1:5300",
+			       "--resolver", "[::1]", "--dry-run", "--once", "--adopt", "--pull",
+			       "--json", "--interval", "30", "--stop-timeout", "0", "--timeout",
+			       "300", "--docker", "tcp://127.0.0.1:2375", "--network", "host",
+			       "--log-format", "json", NULL),
+			 OPTPARSE_OK);
+	assert_int_equal(c.nresolvers, 2);
+	assert_string_equal(addr_str(&c.resolvers[1], addr, sizeof(addr)), "[::1]:53");
+	assert_true(c.dry_run && c.once && c.adopt && c.pull && c.json && c.log_json);
+	assert_int_equal(c.interval, 30);
+	assert_int_equal(c.stop_timeout, 0);
+	assert_int_equal(c.timeout, 300);
+	assert_string_equal(c.docker, "tcp://127.0.0.1:2375");
+	assert_string_equal(c.network, "host");
+
+	/* The environment, and the command line over it: its resolvers replace the list. */
+	setenv("BERTH_ZONE", "env.zone", 1);
+	setenv("BERTH_RESOLVER", "127.0.0.1, 127.0.0.2", 1);
+	setenv("BERTH_DRY_RUN", "yes", 1);
+	assert_int_equal(popts(&c, err, sizeof(err), NULL), OPTPARSE_OK);
+	assert_string_equal(c.zone, "env.zone");
+	assert_int_equal(c.nresolvers, 2);
+	assert_true(c.dry_run);
+	assert_int_equal(
+		popts(&c, err, sizeof(err), "--resolver", "127.0.0.3", "--dry-run=false", NULL),
+		OPTPARSE_OK);
+	assert_int_equal(c.nresolvers, 1);
+	assert_string_equal(addr_str(&c.resolvers[0], addr, sizeof(addr)), "127.0.0.3:53");
+	assert_false(c.dry_run);
+	/* A bad variable is no matter when the command line gives the option. */
+	setenv("BERTH_INTERVAL", "soon", 1);
+	assert_int_equal(popts(&c, err, sizeof(err), "--interval", "5", NULL), OPTPARSE_OK);
+	assert_int_equal(popts(&c, err, sizeof(err), NULL), OPTPARSE_ERROR);
+	assert_string_equal(err, "BERTH_INTERVAL: \"soon\" is not a number of seconds (1..86400)");
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+
+	/* Errors name the option. */
+	assert_int_equal(popts(&c, err, sizeof(err), NULL), OPTPARSE_ERROR);
+	assert_string_equal(err, "--zone is required (or BERTH_ZONE)");
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "a..b", NULL), OPTPARSE_ERROR);
+	assert_true(strncmp(err, "--zone: \"a..b\" is not a DNS zone", 32) == 0);
+	assert_int_equal(
+		popts(&c, err, sizeof(err), "--zone", "z", "--docker", "/run/d.sock", NULL),
+		OPTPARSE_ERROR);
+	assert_true(strncmp(err, "--docker: \"/run/d.sock\" is not a Docker endpoint", 48) == 0);
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", "--stop-timeout", "601", NULL),
+			 OPTPARSE_ERROR);
+	assert_string_equal(err, "--stop-timeout: \"601\" is not a number of seconds (0..600)");
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", "--resolver", "1.1.1.1",
+			       "--resolver", "1.1.1.2", "--resolver", "1.1.1.3", "--resolver",
+			       "1.1.1.4", "--resolver", "1.1.1.5", "--resolver", "1.1.1.6", NULL),
+			 OPTPARSE_OK);
+	setenv("BERTH_RESOLVER",
+	       "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,"
+	       "1.1.1.9",
+	       1);
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", NULL), OPTPARSE_ERROR);
+	assert_string_equal(err,
+			    "BERTH_RESOLVER: \"1.1.1.9\" is one resolver too many (at most 8)");
+	unsetenv("BERTH_RESOLVER");
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", "--bogus", NULL),
+			 OPTPARSE_ERROR);
+	assert_string_equal(err, "--bogus: unknown option (see --help)");
 }
 
 int main(void)
@@ -253,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_plan_incomplete_removes_nothing),
 		cmocka_unit_test(test_plan_adopt),
 		cmocka_unit_test(test_plan_seed_label),
+		cmocka_unit_test(test_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
