@@ -88,6 +88,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 static void on_stream_closed(struct evhttp_connection *conn, void *arg)
 {
 	srv.client_gone = true;
+	/* A reply in progress when the client went is ours to end (which frees it) once libevent
+	 * has let go of it; while still attached, libevent frees it with the connection. */
+	if (srv.sreq && evhttp_request_get_connection(srv.sreq) == NULL)
+		evhttp_send_reply_end(srv.sreq);
 	srv.sreq = NULL;
 	evtimer_del(srv.tick);
 }
@@ -186,8 +190,12 @@ static int setup(void **state)
 	return 0;
 }
 
+static void run_for(int ms);
+
 static int teardown(void **state)
 {
+	/* Let the server see the client's connections close, so it frees their requests. */
+	run_for(100);
 	evtimer_del(srv.tick);
 	evhttp_free(srv.http); /* may call on_stream_closed: the timer must still be there */
 	event_free(srv.tick);
