@@ -12,11 +12,12 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "sources/docker/client.h"
+#include "net/http_client.h"
+#include "sources/docker/endpoint.h"
 
 struct provision_engine {
 	struct event_base *base;
-	struct docker_client *client;
+	struct hc_client *client;
 };
 
 struct reply {
@@ -43,10 +44,10 @@ static void on_reply(int status, const char *body, size_t len, void *arg)
 static int call(struct provision_engine *e, const char *method, const char *path,
 		const char *json_body, struct reply *r, char *err, size_t errlen)
 {
-	struct docker_req *req;
+	struct hc_req *req;
 
 	memset(r, 0, sizeof(*r));
-	req = docker_request(e->client, method, path, json_body, on_reply, r);
+	req = hc_request(e->client, method, path, json_body, on_reply, r);
 	if (req == NULL) {
 		snprintf(err, errlen, "%s %s: out of memory", method, path);
 		return -ENOMEM;
@@ -55,7 +56,7 @@ static int call(struct provision_engine *e, const char *method, const char *path
 		if (event_base_loop(e->base, EVLOOP_ONCE) < 0)
 			break;
 	if (!r->done) {
-		docker_cancel(req);
+		hc_cancel(req);
 		snprintf(err, errlen, "%s %s: the event loop failed", method, path);
 		return -EIO;
 	}
@@ -80,7 +81,7 @@ int provision_engine_new(const char *endpoint, long timeout_ms, struct provision
 			 char *err, size_t errlen)
 {
 	struct provision_engine *e = calloc(1, sizeof(*e));
-	struct docker_client_conf conf = { .endpoint = endpoint, .timeout_ms = timeout_ms };
+	struct docker_endpoint_conf conf = { .endpoint = endpoint, .timeout_ms = timeout_ms };
 	int ret = -ENOMEM;
 
 	*out = NULL;
@@ -88,7 +89,7 @@ int provision_engine_new(const char *endpoint, long timeout_ms, struct provision
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	ret = docker_client_new(e->base, &conf, &e->client, err, errlen);
+	ret = docker_endpoint_client(e->base, &conf, &e->client, err, errlen);
 	if (ret < 0)
 		goto fail;
 	*out = e;
@@ -102,7 +103,7 @@ void provision_engine_free(struct provision_engine *e)
 {
 	if (e == NULL)
 		return;
-	docker_client_free(e->client);
+	hc_client_free(e->client);
 	if (e->base)
 		event_base_free(e->base);
 	free(e);
@@ -110,13 +111,13 @@ void provision_engine_free(struct provision_engine *e)
 
 const char *provision_engine_describe(const struct provision_engine *e)
 {
-	return docker_client_describe(e->client);
+	return hc_client_describe(e->client);
 }
 
 int provision_engine_connect(struct provision_engine *e, char *err, size_t errlen)
 {
 	struct reply r;
-	docker_client_set_api_version(e->client, NULL);
+	docker_set_api_version(e->client, NULL);
 	int ret = call(e, "GET", "/version", NULL, &r, err, errlen);
 	if (ret >= 0 && ret != 200) {
 		answer_error("GET /version", &r, err, errlen);
@@ -125,8 +126,8 @@ int provision_engine_connect(struct provision_engine *e, char *err, size_t errle
 		json_t *v = json_loads(r.body ? r.body : "", 0, NULL);
 		const char *api = json_string_value(json_object_get(v, "ApiVersion"));
 		/* Speak the engine's own version, as the Docker source does; unversioned else. */
-		if (api == NULL || docker_client_set_api_version(e->client, api) < 0)
-			docker_client_set_api_version(e->client, NULL);
+		if (api == NULL || docker_set_api_version(e->client, api) < 0)
+			docker_set_api_version(e->client, NULL);
 		json_decref(v);
 		ret = 0;
 	}
@@ -220,7 +221,7 @@ static int pull(struct provision_engine *e, const char *image, char *err, size_t
 	struct reply r;
 	int ret;
 
-	if (docker_urlencode(image, enc, sizeof(enc)) < 0) {
+	if (hc_urlencode(image, enc, sizeof(enc)) < 0) {
 		snprintf(err, errlen, "image name too long");
 		return -EINVAL;
 	}
@@ -302,7 +303,7 @@ int provision_engine_create(struct provision_engine *e, const char *name, const 
 	if (network && *network)
 		json_object_set_new(body, "HostConfig", json_pack("{s:s}", "NetworkMode", network));
 	text = json_dumps(body, JSON_COMPACT);
-	if (text == NULL || docker_urlencode(name, enc, sizeof(enc)) < 0)
+	if (text == NULL || hc_urlencode(name, enc, sizeof(enc)) < 0)
 		goto out;
 	snprintf(path, sizeof(path), "/containers/create?name=%s", enc);
 	ret = call(e, "POST", path, text, &r, err, errlen);
@@ -339,7 +340,7 @@ static int simple(struct provision_engine *e, const char *method, const char *wh
 	struct reply r;
 	int ret;
 
-	if (docker_urlencode(id, enc, sizeof(enc)) < 0) {
+	if (hc_urlencode(id, enc, sizeof(enc)) < 0) {
 		snprintf(err, errlen, "%s: container id too long", what);
 		return -EINVAL;
 	}

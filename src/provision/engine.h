@@ -9,7 +9,7 @@
 
 struct provision_engine;
 
-/* endpoint as docker_client_conf (NULL: $DOCKER_HOST, else the default socket); timeout_ms
+/* endpoint as docker_endpoint_conf (NULL: $DOCKER_HOST, else the default socket); timeout_ms
  * bounds each request. 0 or a negative error with err set. */
 int provision_engine_new(const char *endpoint, long timeout_ms, struct provision_engine **out,
 			 char *err, size_t errlen);

@@ -9,7 +9,7 @@
 #define ID_MAX 64
 
 struct docker_source;
-struct docker_req;
+struct hc_req;
 struct event;
 
 enum queue { Q_NONE = 0, Q_URGENT, Q_BULK };
@@ -21,7 +21,7 @@ struct ctr {
 	struct ctr *hnext;         /* hash chain */
 	struct ctr *qprev, *qnext; /* in a queue */
 	enum queue q;
-	struct docker_req *req; /* inspect in flight */
+	struct hc_req *req;    /* inspect in flight */
 	struct event *later;    /* the next try after a failed inspect; NULL until one failed */
 	uint64_t gen;           /* bumped by every event */
 	uint64_t req_gen;       /* gen when the inspect in flight was sent */

@@ -13,14 +13,17 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "sources/docker/client.h"
+#include "net/http_client.h"
 #include "sources/docker/ctrs.h"
+#include "sources/docker/endpoint.h"
 #include "sources/docker/events.h"
 #include "sources/docker/inspect.h"
 #include "store/registry.h"
+#include "util/backoff.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/ratelimit.h"
 
 #define INSPECT_CONCURRENCY 16
 #define INSPECT_RETRIES 6  /* a failed inspect is asked again after 100 ms, doubling: ~6 s */
@@ -45,21 +48,15 @@ static const char TYPE_FILTERS[] = "{\"type\":[\"container\",\"network\"]}";
 
 enum phase { P_WAIT = 0, P_VERSION, P_OPENING, P_LISTING, P_CONNECTED };
 
-/* Once, then at most every LOG_EVERY_S. */
-struct ratelog {
-	double last;
-	unsigned suppressed;
-};
-
 struct docker_source {
 	struct event_base *base;
 	struct registry *reg;
 	struct naming_conf naming;
-	struct docker_client *client;
+	struct hc_client *client;
 	enum phase phase;
-	struct docker_req *version_req, *stream_req, *list_req, *ping_req;
+	struct hc_req *version_req, *stream_req, *list_req, *ping_req;
 	struct event *retry_ev, *ping_ev;
-	unsigned backoff_ms;
+	struct backoff backoff;
 	unsigned attempts; /* failed attempts in this outage */
 	bool ever_connected;
 	bool type_filters_only; /* the engine refused EVENT_FILTERS */
@@ -71,7 +68,7 @@ struct docker_source {
 	size_t sync_count;      /* containers in the last list */
 	size_t synced;          /* ... in the last list whose sync finished */
 	double sync_ms;         /* that sync: GET /version to every listed one inspected */
-	struct ratelog conn_log, lost_log, fail_log, line_log, list_log, inspect_log;
+	struct ratelimit conn_log, lost_log, fail_log, line_log, list_log, inspect_log;
 	uint64_t epoch, list_epoch;
 	struct ctr_table ctrs; /* containers by ID, and the inspect queues */
 	unsigned inflight;
@@ -86,25 +83,6 @@ struct docker_source {
 };
 
 const double docker_lag_bounds_ms[DOCKER_LAG_BUCKETS - 1] = { 1, 2, 5, 10, 20, 50, 100, 500, 1000 };
-
-/* True when a line of this kind may be logged now; counts the ones it holds back. */
-static bool ratelog_ok(struct ratelog *rl)
-{
-	double t = mono_s();
-	if (rl->last == 0 || t - rl->last >= LOG_EVERY_S) {
-		rl->last = t;
-		return true;
-	}
-	rl->suppressed++;
-	return false;
-}
-
-static unsigned ratelog_take(struct ratelog *rl)
-{
-	unsigned n = rl->suppressed;
-	rl->suppressed = 0;
-	return n;
-}
 
 static bool id_ok(const char *s)
 {
@@ -157,7 +135,7 @@ static void ctr_unset(struct docker_source *s, struct ctr *c)
 static void cancel_inspect(struct docker_source *s, struct ctr *c)
 {
 	if (c->req) {
-		docker_cancel(c->req);
+		hc_cancel(c->req);
 		c->req = NULL;
 		s->inflight--;
 	}
@@ -246,7 +224,7 @@ static void start_inspect(struct docker_source *s, struct ctr *c)
 {
 	char path[32 + ID_MAX];
 	snprintf(path, sizeof(path), "/containers/%s/json", c->id);
-	c->req = docker_get(s->client, path, inspect_done, c);
+	c->req = hc_get(s->client, path, inspect_done, c);
 	if (c->req == NULL) {
 		log_error("docker", "container %.12s: cannot inspect (out of memory)", c->id);
 		return;
@@ -309,7 +287,7 @@ static void inspect_done(int status, const char *body, size_t len, void *arg)
 	} else {
 		if (status < 0)
 			log_debug("docker", "container %.12s: inspect failed: %s", c->id, body);
-		else if (ratelog_ok(&s->inspect_log))
+		else if (ratelimit_ok(&s->inspect_log, LOG_EVERY_S))
 			log_warn("docker", "container %.12s: inspect failed: HTTP %d %s", c->id,
 				 status, err_text(body, len, msg, sizeof(msg)));
 		if (status == -EFBIG)
@@ -318,7 +296,7 @@ static void inspect_done(int status, const char *body, size_t len, void *arg)
 			c->want = true;
 			if (!stale)
 				retry_later(s, c);
-		} else if (s->phase != P_WAIT && ratelog_ok(&s->inspect_log)) {
+		} else if (s->phase != P_WAIT && ratelimit_ok(&s->inspect_log, LOG_EVERY_S)) {
 			log_warn("docker",
 				 "container %.12s: inspect failed (%s%.120s); keeping what "
 				 "was known until its next event",
@@ -427,10 +405,10 @@ static void connect_start(struct docker_source *s);
 
 static void cancel_all(struct docker_source *s)
 {
-	docker_cancel(s->version_req);
-	docker_cancel(s->stream_req);
-	docker_cancel(s->list_req);
-	docker_cancel(s->ping_req);
+	hc_cancel(s->version_req);
+	hc_cancel(s->stream_req);
+	hc_cancel(s->list_req);
+	hc_cancel(s->ping_req);
 	s->version_req = s->stream_req = s->list_req = s->ping_req = NULL;
 	for (size_t i = 0; i < s->ctrs.nbuckets; i++) {
 		for (struct ctr *c = s->ctrs.buckets[i]; c; c = c->hnext) {
@@ -439,7 +417,7 @@ static void cancel_all(struct docker_source *s)
 			if (c->later)
 				evtimer_del(c->later);
 			if (c->req) {
-				docker_cancel(c->req);
+				hc_cancel(c->req);
 				c->req = NULL;
 			}
 		}
@@ -461,33 +439,33 @@ static void conn_fail(struct docker_source *s, const char *fmt, ...)
 	cancel_all(s);
 	s->phase = P_WAIT;
 	if (stable)
-		s->backoff_ms = BACKOFF_MIN_MS;
+		backoff_reset(&s->backoff);
 	s->attempts++;
 
 	/* One line per outage, then at most one a minute, even when the engine flaps. */
 	if (stable)
 		s->outage = false;
 	if (was_connected) {
-		if (stable || ratelog_ok(&s->lost_log))
+		if (stable || ratelimit_ok(&s->lost_log, LOG_EVERY_S))
 			log_warn("docker",
 				 "lost the engine at %s: %s; still answering for %zu "
 				 "containers, reconnecting",
-				 docker_client_describe(s->client), s->last_error, s->named);
-		s->fail_log.last = t;
+				 hc_client_describe(s->client), s->last_error, s->named);
+		ratelimit_mark(&s->fail_log, t);
 	} else if (!s->outage) {
 		log_warn("docker",
 			 "cannot reach the engine at %s: %s; serving the other sources "
 			 "and retrying",
-			 docker_client_describe(s->client), s->last_error);
-		s->fail_log.last = t;
-	} else if (ratelog_ok(&s->fail_log)) {
+			 hc_client_describe(s->client), s->last_error);
+		ratelimit_mark(&s->fail_log, t);
+	} else if (ratelimit_ok(&s->fail_log, LOG_EVERY_S)) {
 		log_warn("docker", "still cannot reach the engine at %s after %u attempts: %s",
-			 docker_client_describe(s->client), s->attempts, s->last_error);
+			 hc_client_describe(s->client), s->attempts, s->last_error);
 	}
 	s->outage = true;
-	struct timeval tv = { s->backoff_ms / 1000, (s->backoff_ms % 1000) * 1000 };
+	unsigned ms = backoff_next(&s->backoff);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 	evtimer_add(s->retry_ev, &tv);
-	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -511,7 +489,7 @@ static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
 	struct docker_source *s = arg;
 	s->outage = false; /* connected for a while: the next failure is news */
 	if (s->ping_req == NULL)
-		s->ping_req = docker_get(s->client, "/_ping", on_ping, s);
+		s->ping_req = hc_get(s->client, "/_ping", on_ping, s);
 }
 
 /* Events: one JSON object per line. */
@@ -522,11 +500,11 @@ static void on_line(const char *line, size_t len, void *arg)
 	struct ctr *c;
 
 	if (docker_event_parse(line, len, &ev) < 0) {
-		if (ratelog_ok(&s->line_log))
+		if (ratelimit_ok(&s->line_log, LOG_EVERY_S))
 			log_warn("docker",
 				 "event stream: skipped a line that is not an event we understand "
 				 "(%.120s; %u similar not logged)",
-				 line, ratelog_take(&s->line_log));
+				 line, ratelimit_take(&s->line_log));
 		return;
 	}
 	s->events++;
@@ -624,7 +602,7 @@ static void on_list(int status, const char *body, size_t len, void *arg)
 		const char *id = json_string_value(json_object_get(item, "Id"));
 		struct ctr *c;
 		if (id == NULL || !id_ok(id)) {
-			if (ratelog_ok(&s->list_log))
+			if (ratelimit_ok(&s->list_log, LOG_EVERY_S))
 				log_warn("docker",
 					 "container list: skipped an entry without a usable "
 					 "ID");
@@ -664,9 +642,9 @@ static void on_list(int status, const char *body, size_t len, void *arg)
 	s->last_error[0] = '\0';
 	if (s->ever_connected)
 		s->reconnects++;
-	if (!s->ever_connected || ratelog_ok(&s->conn_log))
+	if (!s->ever_connected || ratelimit_ok(&s->conn_log, LOG_EVERY_S))
 		log_info("docker", "%sconnected to %s (engine %s, API %s): %zu containers",
-			 s->ever_connected ? "re" : "", docker_client_describe(s->client),
+			 s->ever_connected ? "re" : "", hc_client_describe(s->client),
 			 s->engine_version[0] ? s->engine_version : "?",
 			 s->api_version[0] ? s->api_version : "unversioned", n);
 	s->ever_connected = true;
@@ -685,7 +663,7 @@ static void on_stream_open(void *arg)
 	s->phase = P_LISTING;
 	s->list_epoch = ++s->epoch;
 	snprintf(path, sizeof(path), "/containers/json?all=%d", s->naming.all ? 1 : 0);
-	s->list_req = docker_get(s->client, path, on_list, s);
+	s->list_req = hc_get(s->client, path, on_list, s);
 	if (s->list_req == NULL)
 		conn_fail(s, "out of memory");
 	pump(s);
@@ -729,19 +707,18 @@ static void on_version(int status, const char *body, size_t len, void *arg)
 	json_decref(v);
 	/* Speak the engine's own version: old engines (1.41), new ones that refuse anything
 	 * below 1.44, and Podman's compatible socket (1.40) all understand it. */
-	if (docker_client_set_api_version(s->client, api) < 0) {
+	if (docker_set_api_version(s->client, api) < 0) {
 		if (!s->ever_connected)
 			log_warn("docker",
 				 "the engine gave no usable API version (\"%.20s\"): "
 				 "sending unversioned requests",
 				 api);
-		docker_client_set_api_version(s->client, NULL);
+		docker_set_api_version(s->client, NULL);
 		api[0] = '\0';
 	}
 	snprintf(s->api_version, sizeof(s->api_version), "%s", api);
 
-	docker_urlencode(s->type_filters_only ? TYPE_FILTERS : EVENT_FILTERS, filters,
-			 sizeof(filters));
+	hc_urlencode(s->type_filters_only ? TYPE_FILTERS : EVENT_FILTERS, filters, sizeof(filters));
 	if (s->last_event_ns > 0)
 		/* No event of the gap is lost: the engine replays from the last one we saw. */
 		snprintf(path, sizeof(path), "/events?filters=%s&since=%lld.%09lld", filters,
@@ -750,7 +727,7 @@ static void on_version(int status, const char *body, size_t len, void *arg)
 	else
 		snprintf(path, sizeof(path), "/events?filters=%s", filters);
 	s->phase = P_OPENING;
-	s->stream_req = docker_stream(s->client, path, on_stream_open, on_line, on_stream_end, s);
+	s->stream_req = hc_stream(s->client, path, NULL, on_stream_open, on_line, on_stream_end, s);
 	if (s->stream_req == NULL)
 		conn_fail(s, "out of memory");
 }
@@ -762,8 +739,8 @@ static void connect_start(struct docker_source *s)
 	s->phase = P_VERSION;
 	s->attempt_at = mono_s();
 	/* The engine may have been replaced by another version: ask unversioned. */
-	docker_client_set_api_version(s->client, NULL);
-	s->version_req = docker_get(s->client, "/version", on_version, s);
+	docker_set_api_version(s->client, NULL);
+	s->version_req = hc_get(s->client, "/version", on_version, s);
 	if (s->version_req == NULL)
 		conn_fail(s, "out of memory");
 }
@@ -773,7 +750,7 @@ static void connect_start(struct docker_source *s)
 struct docker_source *docker_source_new(struct event_base *base, struct registry *reg,
 					const struct docker_source_conf *conf)
 {
-	struct docker_client_conf cc = {
+	struct docker_endpoint_conf cc = {
 		.endpoint = conf->endpoint,
 		.tls_ca = conf->tls_ca,
 		.tls_cert = conf->tls_cert,
@@ -792,8 +769,8 @@ struct docker_source *docker_source_new(struct event_base *base, struct registry
 	s->base = base;
 	s->reg = reg;
 	s->naming = conf->naming;
-	s->backoff_ms = BACKOFF_MIN_MS;
-	int rc = docker_client_new(base, &cc, &s->client, err, sizeof(err));
+	backoff_init(&s->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, 0); /* no jitter, as before */
+	int rc = docker_endpoint_client(base, &cc, &s->client, err, sizeof(err));
 	if (rc < 0) {
 		log_error("docker", "%s", err);
 		goto fail;
@@ -804,7 +781,7 @@ struct docker_source *docker_source_new(struct event_base *base, struct registry
 		log_error("docker", "out of memory");
 		goto fail;
 	}
-	log_info("docker", "following the engine at %s", docker_client_describe(s->client));
+	log_info("docker", "following the engine at %s", hc_client_describe(s->client));
 	connect_start(s);
 	return s;
 fail:
@@ -819,7 +796,7 @@ void docker_source_free(struct docker_source *s)
 	if (s->client)
 		cancel_all(s);
 	/* The inspect contexts of cancelled requests: see cancel_all. */
-	docker_client_free(s->client);
+	hc_client_free(s->client);
 	for (size_t i = 0; i < s->ctrs.nbuckets; i++) {
 		for (struct ctr *c = s->ctrs.buckets[i]; c; c = c->hnext) {
 			if (c->later)
@@ -847,7 +824,7 @@ void docker_source_status(const struct docker_source *s, struct docker_status *o
 {
 	memset(out, 0, sizeof(*out));
 	out->connected = s->phase == P_CONNECTED;
-	snprintf(out->endpoint, sizeof(out->endpoint), "%s", docker_client_describe(s->client));
+	snprintf(out->endpoint, sizeof(out->endpoint), "%s", hc_client_describe(s->client));
 	snprintf(out->api_version, sizeof(out->api_version), "%s", s->api_version);
 	snprintf(out->min_api_version, sizeof(out->min_api_version), "%s", s->min_api_version);
 	snprintf(out->engine_version, sizeof(out->engine_version), "%s", s->engine_version);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Docker Engine API client: libcurl multi on a libevent loop (as curl's docs/examples/multi-event.c),
- * endpoints and TLS the way the docker CLI reads them, bounded bodies and line-split streams. */
-#include "sources/docker/client.h"
+/* The HTTP client: libcurl multi on a libevent loop (as curl's docs/examples/multi-event.c),
+ * endpoints with failover, bounded bodies and line-split streams. */
+#include "net/http_client.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -25,19 +25,28 @@
 #define DEFAULT_MAX_BODY (16u << 20)
 #define DEFAULT_MAX_LINE (1u << 20)
 #define MAX_ERROR_BODY (64u << 10) /* what we keep of a refused stream's answer */
-#define MAX_VERSION 15
+#define MAX_PREFIX 31
+#define MAX_HEADERS 32
 
 struct sock_ctx {
-	struct docker_client *c;
+	struct hc_client *c;
 	struct event *ev;
 	curl_socket_t fd;
 	struct sock_ctx *prev, *next;
 };
 
-struct docker_req {
-	struct docker_client *c;
+struct endpoint {
+	char *url;  /* as configured (trailing '/' dropped), for reports */
+	char *base; /* what request paths are appended to: "http://localhost", "https://h:2376" */
+	char *unix_path; /* unix:// endpoints */
+	char *describe;
+	bool tls;
+};
+
+struct hc_req {
+	struct hc_client *c;
 	CURL *easy;
-	struct docker_req *prev, *next;
+	struct hc_req *prev, *next;
 	bool stream;
 	bool added;     /* in the multi handle */
 	bool cancelled; /* or finished: freed at the end of the dispatch */
@@ -45,33 +54,41 @@ struct docker_req {
 	bool open_pending; /* 2xx headers seen, on_open not yet called */
 	bool discarding;   /* inside a line over the limit */
 	long status;       /* HTTP status, once known */
-	docker_body_fn on_body;
-	docker_open_fn on_open;
-	docker_line_fn on_line;
-	docker_end_fn on_end;
+	hc_body_fn on_body;
+	hc_open_fn on_open;
+	hc_line_fn on_line;
+	hc_end_fn on_end;
 	void *arg;
 	char *buf; /* body, or unread stream bytes */
 	size_t len, cap;
 	size_t part; /* stream: offset of the current partial line in buf */
 	char errbuf[CURL_ERROR_SIZE];
-	struct curl_slist *headers; /* docker_request with a JSON body */
+	/* What is sent, kept to send it again to the next endpoint. */
+	char *path; /* prefix and path */
+	char *method;
+	char *body;
+	size_t body_len;
+	struct curl_slist *headers;
+	size_t max;
+	long timeout_ms;
+	unsigned flags;
+	size_t ep;    /* the endpoint it is on */
+	size_t tries; /* endpoints tried, this one included */
 };
 
-struct docker_client {
+struct hc_client {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
-	struct docker_req *reqs; /* every live request, newest first */
+	struct hc_req *reqs; /* every live request, newest first */
 	size_t nreqs;
 	struct sock_ctx *socks;
 	bool dispatching;
-	bool unix_socket;
-	bool tls;
-	char *unix_path;
-	char *base_url; /* "http://localhost", "https://host:2376" */
+	struct endpoint eps[HC_MAX_ENDPOINTS];
+	size_t neps, cur;
 	char *ca, *cert, *key;
-	char *describe;
-	char version[MAX_VERSION + 1];
+	char *log_module;
+	char prefix[MAX_PREFIX + 1];
 	long timeout_ms, connect_ms;
 	size_t max_body, max_line;
 };
@@ -100,7 +117,7 @@ static char *str_printf(const char *fmt, ...)
 	return s;
 }
 
-static bool buf_append(struct docker_req *r, const char *data, size_t n)
+static bool buf_append(struct hc_req *r, const char *data, size_t n)
 {
 	if (r->len + n + 1 > r->cap) {
 		size_t cap = r->cap ? r->cap : 4096;
@@ -120,12 +137,12 @@ static bool buf_append(struct docker_req *r, const char *data, size_t n)
 
 /* ---- libevent <-> curl multi ---- */
 
-static void dispatch(struct docker_client *c);
+static void dispatch(struct hc_client *c);
 
 static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct sock_ctx *sc = arg;
-	struct docker_client *c = sc->c;
+	struct hc_client *c = sc->c;
 	int running = 0;
 	int flags = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
 		    ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
@@ -136,7 +153,7 @@ static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct docker_client *c = arg;
+	struct hc_client *c = arg;
 	int running = 0;
 	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	dispatch(c);
@@ -144,7 +161,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
-	struct docker_client *c = userp;
+	struct hc_client *c = userp;
 	struct sock_ctx *sc = socketp;
 
 	if (what == CURL_POLL_REMOVE) {
@@ -187,7 +204,7 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-	struct docker_client *c = userp;
+	struct hc_client *c = userp;
 	if (timeout_ms < 0) {
 		evtimer_del(c->timer);
 		return 0;
@@ -200,9 +217,9 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 
 static size_t on_body_data(char *data, size_t size, size_t nmemb, void *arg)
 {
-	struct docker_req *r = arg;
+	struct hc_req *r = arg;
 	size_t n = size * nmemb;
-	if (r->len + n > r->c->max_body) {
+	if (r->len + n > r->max) {
 		r->too_big = true;
 		return 0;
 	}
@@ -211,7 +228,7 @@ static size_t on_body_data(char *data, size_t size, size_t nmemb, void *arg)
 
 static size_t on_stream_header(char *data, size_t size, size_t nmemb, void *arg)
 {
-	struct docker_req *r = arg;
+	struct hc_req *r = arg;
 	size_t n = size * nmemb;
 	/* The blank line ends a header block; an interim 1xx block is followed by another. */
 	if (n <= 2 && (data[0] == '\r' || data[0] == '\n')) {
@@ -225,11 +242,11 @@ static size_t on_stream_header(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Bytes of the event stream: keep complete lines for the dispatch, drop any line over the limit
- * (a broken or hostile engine must not make us buffer without bound). */
+/* Bytes of a stream: keep complete lines for the dispatch, drop (or fail on) any line over the
+ * limit (a broken or hostile server must not make us buffer without bound). */
 static size_t on_stream_data(char *data, size_t size, size_t nmemb, void *arg)
 {
-	struct docker_req *r = arg;
+	struct hc_req *r = arg;
 	size_t n = size * nmemb;
 	const char *p = data, *end = data + n;
 
@@ -247,9 +264,13 @@ static size_t on_stream_data(char *data, size_t size, size_t nmemb, void *arg)
 		if (r->discarding) {
 			if (nl)
 				r->discarding = false;
-		} else if (r->len - r->part + seg > r->c->max_line + 1) {
-			log_warn("docker", "event stream: dropped a line longer than %zu bytes",
-				 r->c->max_line);
+		} else if (r->len - r->part + seg > r->max + 1) {
+			if (r->flags & HC_STRICT_LINES) {
+				r->too_big = true;
+				return 0;
+			}
+			log_warn(r->c->log_module, "stream: dropped a line longer than %zu bytes",
+				 r->max);
 			r->len = r->part;
 			r->discarding = nl == NULL;
 		} else {
@@ -263,7 +284,28 @@ static size_t on_stream_data(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static int map_error(struct docker_req *r, CURLcode rc, const char **msg)
+static const char *ep_name(const struct endpoint *ep)
+{
+	return ep->unix_path ? ep->unix_path : ep->base;
+}
+
+/* Did the request fail before it reached the server? Then another endpoint may take it. */
+static bool connect_failed(struct hc_req *r, CURLcode rc)
+{
+	curl_off_t t = 0;
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return true;
+	case CURLE_OPERATION_TIMEDOUT:
+		curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &t);
+		return t == 0;
+	default:
+		return false;
+	}
+}
+
+static int map_error(struct hc_req *r, CURLcode rc, const char **msg)
 {
 	long oserr = 0;
 	*msg = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
@@ -274,8 +316,7 @@ static int map_error(struct docker_req *r, CURLcode rc, const char **msg)
 			oserr = ECONNREFUSED;
 		/* curl speaks of "localhost port 80" even for a unix socket: say what failed. */
 		snprintf(r->errbuf, sizeof(r->errbuf), "cannot connect to %s: %s",
-			 r->c->unix_socket ? r->c->unix_path : r->c->base_url,
-			 strerror((int)oserr));
+			 ep_name(&r->c->eps[r->ep]), strerror((int)oserr));
 		*msg = r->errbuf;
 		return -(int)oserr;
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -283,14 +324,13 @@ static int map_error(struct docker_req *r, CURLcode rc, const char **msg)
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
 	case CURLE_FILESIZE_EXCEEDED:
-		*msg = "answer larger than the limit";
-		return -EFBIG;
 	case CURLE_WRITE_ERROR:
-		if (r->too_big) {
-			*msg = "answer larger than the limit";
-			return -EFBIG;
-		}
-		return -ENOMEM;
+		if (rc == CURLE_WRITE_ERROR && !r->too_big)
+			return -ENOMEM;
+		snprintf(r->errbuf, sizeof(r->errbuf), "%s larger than the limit of %zu bytes",
+			 r->stream ? "a line" : "answer", r->max);
+		*msg = r->errbuf;
+		return -EFBIG;
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
 	case CURLE_SSL_CONNECT_ERROR:
@@ -313,12 +353,23 @@ static int map_error(struct docker_req *r, CURLcode rc, const char **msg)
 	}
 }
 
-static void req_unlink_free(struct docker_req *r)
+static void req_free(struct hc_req *r)
 {
-	struct docker_client *c = r->c;
+	if (r->easy)
+		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->headers);
+	free(r->path);
+	free(r->method);
+	free(r->body);
+	free(r->buf);
+	free(r);
+}
+
+static void req_unlink_free(struct hc_req *r)
+{
+	struct hc_client *c = r->c;
 	if (r->added)
 		curl_multi_remove_handle(c->multi, r->easy);
-	curl_easy_cleanup(r->easy);
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -326,17 +377,22 @@ static void req_unlink_free(struct docker_req *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	c->nreqs--;
-	curl_slist_free_all(r->headers);
-	free(r->buf);
-	free(r);
+	req_free(r);
+}
+
+/* The request's endpoint answered: later requests start there. */
+static void note_answer(struct hc_req *r)
+{
+	r->c->cur = r->ep;
 }
 
 /* Hand complete lines of a stream to its owner. Stops if the owner cancels it. */
-static void deliver_lines(struct docker_req *r)
+static void deliver_lines(struct hc_req *r)
 {
 	size_t start = 0;
 	if (r->open_pending) {
 		r->open_pending = false;
+		note_answer(r);
 		if (r->on_open)
 			r->on_open(r->arg);
 	}
@@ -364,12 +420,28 @@ static void deliver_lines(struct docker_req *r)
 		r->buf[r->len] = '\0';
 }
 
-static void finish(struct docker_req *r, CURLcode rc)
+static int req_arm(struct hc_req *r);
+
+static void finish(struct hc_req *r, CURLcode rc)
 {
 	const char *msg = "";
+	struct hc_client *c = r->c;
+
+	if (rc != CURLE_OK && connect_failed(r, rc) && r->tries < c->neps) {
+		const char *why = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
+		log_debug(c->log_module, "%s: %s; trying the next endpoint",
+			  ep_name(&c->eps[r->ep]), why);
+		r->ep = (r->ep + 1) % c->neps;
+		r->tries++;
+		if (req_arm(r) == 0)
+			return;
+		rc = CURLE_OUT_OF_MEMORY;
+	}
 	int err = rc == CURLE_OK ? 0 : map_error(r, rc, &msg);
 	if (r->status == 0)
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	if (r->status > 0)
+		note_answer(r);
 	if (!r->stream) {
 		r->cancelled = true;
 		if (err < 0)
@@ -396,27 +468,28 @@ static void finish(struct docker_req *r, CURLcode rc)
 	else if (!ok)
 		r->on_end(r->status > 0 ? (int)r->status : -EIO, r->buf ? r->buf : "", r->arg);
 	else
-		r->on_end(0, "the engine ended the stream", r->arg);
+		r->on_end(0, "the server ended the stream", r->arg);
 }
 
 /* After curl ran: deliver stream lines and finished transfers outside curl's callbacks, so the
  * owner may start or cancel requests from its callbacks. */
-static void dispatch(struct docker_client *c)
+static void dispatch(struct hc_client *c)
 {
 	CURLMsg *m;
 	int left;
 
 	c->dispatching = true;
-	for (struct docker_req *r = c->reqs; r; r = r->next)
+	for (struct hc_req *r = c->reqs; r; r = r->next)
 		if (r->stream && !r->cancelled && (r->open_pending || r->part > 0))
 			deliver_lines(r);
 	while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		struct docker_req *r = NULL;
+		struct hc_req *r = NULL;
+		CURL *easy = m->easy_handle;
 		CURLcode rc = m->data.result;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		curl_multi_remove_handle(c->multi, m->easy_handle);
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+		curl_multi_remove_handle(c->multi, easy);
 		if (r == NULL)
 			continue;
 		r->added = false;
@@ -424,30 +497,29 @@ static void dispatch(struct docker_client *c)
 			finish(r, rc);
 	}
 	c->dispatching = false;
-	for (struct docker_req *r = c->reqs, *next; r; r = next) {
+	for (struct hc_req *r = c->reqs, *next; r; r = next) {
 		next = r->next;
 		if (r->cancelled)
 			req_unlink_free(r);
 	}
 }
 
-/* method NULL is GET; body (with a method other than GET) is sent as JSON. */
-static struct docker_req *req_new(struct docker_client *c, const char *path, bool stream,
-				  const char *method, const char *body)
+/* Set the easy handle up for the request's endpoint, from a clean state, and hand it to curl. */
+static int req_arm(struct hc_req *r)
 {
-	struct docker_req *r = calloc(1, sizeof(*r));
-	char *url = NULL;
-	if (r == NULL)
-		return NULL;
-	r->c = c;
-	r->stream = stream;
-	r->easy = curl_easy_init();
-	url = str_printf("%s%s%s%s", c->base_url, c->version[0] ? "/v" : "", c->version, path);
-	if (r->easy == NULL || url == NULL)
-		goto fail;
-
+	struct hc_client *c = r->c;
+	const struct endpoint *ep = &c->eps[r->ep];
 	CURL *e = r->easy;
+	char *url = str_printf("%s%s", ep->base, r->path);
 	int bad = 0;
+
+	if (url == NULL)
+		return -ENOMEM;
+	curl_easy_reset(e);
+	r->len = r->part = 0;
+	r->status = 0;
+	r->too_big = r->open_pending = r->discarding = false;
+	r->errbuf[0] = '\0';
 	bad |= curl_easy_setopt(e, CURLOPT_URL, url);
 	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
 	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
@@ -456,7 +528,7 @@ static struct docker_req *req_new(struct docker_client *c, const char *path, boo
 	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "berth/" BERTH_VERSION);
 	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	if (stream) {
+	if (r->stream) {
 		bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_stream_data);
 		bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_stream_header);
 		bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
@@ -464,37 +536,30 @@ static struct docker_req *req_new(struct docker_client *c, const char *path, boo
 		bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 0L);
 	} else {
 		bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body_data);
-		bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-		bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
+		bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+		bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max);
 	}
-	if (method && strcmp(method, "GET") != 0) {
-		if (strcmp(method, "POST") == 0) {
-			/* An empty POST still needs its (empty) body, or curl sends a GET. */
-			bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, body ? (long)strlen(body) : 0L);
-			bad |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "");
-		} else {
-			bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-			if (body) {
-				bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-				bad |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body);
-			}
-		}
-		if (body) {
-			r->headers = curl_slist_append(NULL, "Content-Type: application/json");
-			if (r->headers == NULL)
-				bad = 1;
-			bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-		}
+	if (r->method && strcmp(r->method, "HEAD") == 0)
+		bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (r->method && strcmp(r->method, "POST") != 0)
+		bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+	if (r->body || (r->method && strcmp(r->method, "POST") == 0)) {
+		/* An empty POST still needs its (empty) body, or curl sends a GET. */
+		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+					(curl_off_t)(r->body ? r->body_len : 0));
+		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
 	}
-	if (c->unix_socket) {
-		bad |= curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
+	if (r->headers)
+		bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	if (ep->unix_path) {
+		bad |= curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, ep->unix_path);
 	} else {
-		/* A remote engine that vanishes without a FIN must not leave the stream open forever. */
+		/* A server that vanishes without a FIN must not leave a stream open forever. */
 		bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 		bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
 		bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
 	}
-	if (c->tls) {
+	if (ep->tls) {
 		bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 		bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 		if (c->ca)
@@ -505,12 +570,110 @@ static struct docker_req *req_new(struct docker_client *c, const char *path, boo
 			bad |= curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
 	}
 	free(url);
-	url = NULL;
 	if (bad)
-		goto fail;
+		return -EINVAL;
 	if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
-		goto fail;
+		return -ENOMEM;
 	r->added = true;
+	return 0;
+}
+
+static bool header_ok(const char *h)
+{
+	const char *colon = strchr(h, ':');
+	if (colon == NULL || colon == h)
+		return false;
+	for (const char *p = h; *p; p++)
+		if (*p == '\r' || *p == '\n')
+			return false;
+	return true;
+}
+
+static bool method_ok(const char *m)
+{
+	if (*m == '\0' || strlen(m) > 16)
+		return false;
+	for (; *m; m++)
+		if (*m < 'A' || *m > 'Z')
+			return false;
+	return true;
+}
+
+/* Copy what opts asks for into r: method, body, headers. */
+static int req_take_opts(struct hc_req *r, const struct hc_opts *o)
+{
+	struct hc_client *c = r->c;
+	struct curl_slist *h = NULL;
+	size_t nh = 0;
+
+	r->max = r->stream ? c->max_line : c->max_body;
+	r->timeout_ms = c->timeout_ms;
+	if (o == NULL)
+		return 0;
+	if (o->max_body)
+		r->max = o->max_body;
+	if (o->timeout_ms > 0)
+		r->timeout_ms = o->timeout_ms;
+	r->flags = o->flags;
+	if (o->method) {
+		if (!method_ok(o->method))
+			return -EINVAL;
+		if (strcmp(o->method, "GET") != 0 || o->body) {
+			r->method = strdup(o->method);
+			if (r->method == NULL)
+				return -ENOMEM;
+		}
+	}
+	if (o->body) {
+		r->body_len = o->body_len ? o->body_len : strlen(o->body);
+		r->body = malloc(r->body_len + 1);
+		if (r->body == NULL)
+			return -ENOMEM;
+		memcpy(r->body, o->body, r->body_len);
+		r->body[r->body_len] = '\0';
+		if (r->method == NULL && (r->method = strdup("POST")) == NULL)
+			return -ENOMEM;
+		char *ct = str_printf("Content-Type: %s",
+				      o->content_type ? o->content_type : "application/json");
+		if (ct == NULL || !header_ok(ct)) {
+			free(ct);
+			return ct ? -EINVAL : -ENOMEM;
+		}
+		h = curl_slist_append(NULL, ct);
+		free(ct);
+		if (h == NULL)
+			return -ENOMEM;
+		/* No "Expect: 100-continue" round trip before the body. */
+		r->headers = h;
+		if ((h = curl_slist_append(r->headers, "Expect:")) == NULL)
+			return -ENOMEM;
+	}
+	for (const char *const *p = o->headers; p && *p; p++) {
+		if (!header_ok(*p) || ++nh > MAX_HEADERS)
+			return -EINVAL;
+		if ((h = curl_slist_append(r->headers, *p)) == NULL)
+			return -ENOMEM;
+		r->headers = h;
+	}
+	return 0;
+}
+
+static struct hc_req *req_new(struct hc_client *c, const char *path, bool stream,
+			      const struct hc_opts *opts)
+{
+	struct hc_req *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->c = c;
+	r->stream = stream;
+	r->ep = c->cur;
+	r->tries = 1;
+	r->easy = curl_easy_init();
+	r->path = str_printf("%s%s", c->prefix, path);
+	if (r->easy == NULL || r->path == NULL || path[0] != '/')
+		goto fail;
+	if (req_take_opts(r, opts) < 0 || req_arm(r) < 0)
+		goto fail;
 	r->next = c->reqs;
 	if (c->reqs)
 		c->reqs->prev = r;
@@ -518,18 +681,14 @@ static struct docker_req *req_new(struct docker_client *c, const char *path, boo
 	c->nreqs++;
 	return r;
 fail:
-	free(url);
-	if (r->easy)
-		curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->headers);
-	free(r);
+	req_free(r);
 	return NULL;
 }
 
-struct docker_req *docker_get(struct docker_client *c, const char *path, docker_body_fn fn,
-			      void *arg)
+struct hc_req *hc_send(struct hc_client *c, const char *path, const struct hc_opts *opts,
+		       hc_body_fn fn, void *arg)
 {
-	struct docker_req *r = req_new(c, path, false, NULL, NULL);
+	struct hc_req *r = req_new(c, path, false, opts);
 	if (r) {
 		r->on_body = fn;
 		r->arg = arg;
@@ -537,10 +696,24 @@ struct docker_req *docker_get(struct docker_client *c, const char *path, docker_
 	return r;
 }
 
-struct docker_req *docker_stream(struct docker_client *c, const char *path, docker_open_fn on_open,
-				 docker_line_fn on_line, docker_end_fn on_end, void *arg)
+struct hc_req *hc_get(struct hc_client *c, const char *path, hc_body_fn fn, void *arg)
 {
-	struct docker_req *r = req_new(c, path, true, NULL, NULL);
+	return hc_send(c, path, NULL, fn, arg);
+}
+
+struct hc_req *hc_request(struct hc_client *c, const char *method, const char *path,
+			  const char *json_body, hc_body_fn fn, void *arg)
+{
+	struct hc_opts o = { .method = method, .body = json_body };
+	if (method == NULL || *method == '\0')
+		return NULL;
+	return hc_send(c, path, &o, fn, arg);
+}
+
+struct hc_req *hc_stream(struct hc_client *c, const char *path, const struct hc_opts *opts,
+			 hc_open_fn on_open, hc_line_fn on_line, hc_end_fn on_end, void *arg)
+{
+	struct hc_req *r = req_new(c, path, true, opts);
 	if (r) {
 		r->on_open = on_open;
 		r->on_line = on_line;
@@ -550,20 +723,7 @@ struct docker_req *docker_stream(struct docker_client *c, const char *path, dock
 	return r;
 }
 
-struct docker_req *docker_request(struct docker_client *c, const char *method, const char *path,
-				  const char *json_body, docker_body_fn fn, void *arg)
-{
-	if (method == NULL || *method == '\0')
-		return NULL;
-	struct docker_req *r = req_new(c, path, false, method, json_body);
-	if (r) {
-		r->on_body = fn;
-		r->arg = arg;
-	}
-	return r;
-}
-
-void docker_cancel(struct docker_req *r)
+void hc_cancel(struct hc_req *r)
 {
 	if (r == NULL || r->cancelled)
 		return;
@@ -579,41 +739,28 @@ void docker_cancel(struct docker_req *r)
 	req_unlink_free(r);
 }
 
-size_t docker_client_active(const struct docker_client *c)
+const char *hc_req_endpoint(const struct hc_req *r)
+{
+	return r->c->eps[r->ep].url;
+}
+
+size_t hc_client_active(const struct hc_client *c)
 {
 	return c->nreqs;
 }
 
-/* ---- endpoint and TLS ---- */
+/* ---- endpoints and TLS ---- */
 
-static bool file_readable(const char *path)
+static int take_file(const char *path, char **out, const char *what, char *err, size_t errlen)
 {
-	return path && access(path, R_OK) == 0;
-}
-
-/* A TLS file: the explicit one (must be readable), else <certdir>/<name> if it exists. */
-static int pick_file(const char *explicit, const char *certdir, const char *name, char **out,
-		     const char *what, char *err, size_t errlen)
-{
-	if (explicit && *explicit) {
-		if (!file_readable(explicit)) {
-			set_err(err, errlen, "TLS %s %s: %s", what, explicit, strerror(errno));
-			return -EINVAL;
-		}
-		*out = strdup(explicit);
-		return *out ? 0 : -ENOMEM;
-	}
-	if (certdir == NULL)
+	if (path == NULL || *path == '\0')
 		return 0;
-	char *p = str_printf("%s/%s", certdir, name);
-	if (p == NULL)
-		return -ENOMEM;
-	if (!file_readable(p)) {
-		free(p);
-		return 0;
+	if (access(path, R_OK) != 0) {
+		set_err(err, errlen, "TLS %s %s: %s", what, path, strerror(errno));
+		return -EINVAL;
 	}
-	*out = p;
-	return 0;
+	*out = strdup(path);
+	return *out ? 0 : -ENOMEM;
 }
 
 static bool host_ok(const char *s)
@@ -626,82 +773,64 @@ static bool host_ok(const char *s)
 	return true;
 }
 
-/* Does "host[:port][/path]" carry a port? Handles "[v6]:port". */
-static bool has_port(const char *hp)
+static int parse_endpoint(struct endpoint *ep, const char *url, const char *what, char *err,
+			  size_t errlen)
 {
-	const char *end = strchr(hp, '/');
-	size_t len = end ? (size_t)(end - hp) : strlen(hp);
-	const char *p = hp;
-	if (*p == '[') {
-		const char *rb = memchr(p, ']', len);
-		return rb && rb + 1 < hp + len && rb[1] == ':';
-	}
-	return memchr(p, ':', len) != NULL;
-}
-
-static int parse_endpoint(struct docker_client *c, const char *ep, bool tls_wanted,
-			  bool tls_explicit, char *err, size_t errlen)
-{
-	if (strncmp(ep, "unix://", 7) == 0) {
-		const char *path = ep + 7;
+	if (strncmp(url, "unix://", 7) == 0) {
+		const char *path = url + 7;
 		if (path[0] != '/' || path[1] == '\0') {
-			set_err(err, errlen, "Docker endpoint %s: want unix:///absolute/path", ep);
+			set_err(err, errlen, "%s endpoint %s: want unix:///absolute/path", what,
+				url);
 			return -EINVAL;
 		}
-		c->unix_socket = true;
-		c->unix_path = strdup(path);
-		c->base_url = strdup("http://localhost");
-		c->describe = strdup(ep);
-		return c->unix_path && c->base_url && c->describe ? 0 : -ENOMEM;
+		ep->unix_path = strdup(path);
+		ep->base = strdup("http://localhost");
+		ep->url = strdup(url);
+		return ep->unix_path && ep->base && ep->url ? 0 : -ENOMEM;
 	}
-	if (strncmp(ep, "tcp://", 6) == 0) {
-		char hp[512];
-		snprintf(hp, sizeof(hp), "%s", ep + 6);
-		size_t l = strlen(hp);
-		while (l > 0 && hp[l - 1] == '/')
-			hp[--l] = '\0';
-		if (!host_ok(hp) || l >= sizeof(hp) - 1) {
-			set_err(err, errlen, "Docker endpoint %s: want tcp://host:port", ep);
-			return -EINVAL;
-		}
-		c->tls = tls_wanted;
-		c->base_url = str_printf("%s://%s%s", c->tls ? "https" : "http", hp,
-					 has_port(hp) ? "" : (c->tls ? ":2376" : ":2375"));
-	} else if (strncmp(ep, "http://", 7) == 0 || strncmp(ep, "https://", 8) == 0) {
-		bool https = ep[4] == 's';
-		const char *hp = ep + (https ? 8 : 7);
-		if (!host_ok(hp)) {
-			set_err(err, errlen, "Docker endpoint %s: want %s://host:port", ep,
+	if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
+		bool https = url[4] == 's';
+		if (!host_ok(url + (https ? 8 : 7))) {
+			set_err(err, errlen, "%s endpoint %s: want %s://host:port", what, url,
 				https ? "https" : "http");
 			return -EINVAL;
 		}
-		if (!https && tls_explicit) {
-			set_err(err, errlen,
-				"Docker endpoint %s: TLS files given for a plain http:// endpoint "
-				"(use https:// or tcp://)",
-				ep);
-			return -EINVAL;
-		}
-		c->tls = https;
-		c->base_url = strdup(ep);
-		size_t l = c->base_url ? strlen(c->base_url) : 0;
-		while (l > 0 && c->base_url[l - 1] == '/')
-			c->base_url[--l] = '\0';
-	} else {
-		set_err(err, errlen,
-			"Docker endpoint %s: not supported (unix:///path, tcp://host:port, "
-			"http://host:port, https://host:port)",
-			ep);
-		return -EINVAL;
+		ep->tls = https;
+		ep->url = strdup(url);
+		size_t l = ep->url ? strlen(ep->url) : 0;
+		while (l > 0 && ep->url[l - 1] == '/')
+			ep->url[--l] = '\0';
+		ep->base = ep->url ? strdup(ep->url) : NULL;
+		return ep->base ? 0 : -ENOMEM;
 	}
-	return c->base_url ? 0 : -ENOMEM;
+	set_err(err, errlen,
+		"%s endpoint %s: not supported (unix:///path, http://host:port, https://host:port)",
+		what, url);
+	return -EINVAL;
 }
 
-int docker_client_new(struct event_base *base, const struct docker_client_conf *conf,
-		      struct docker_client **out, char *err, size_t errlen)
+static int describe_endpoints(struct hc_client *c)
 {
-	struct docker_client *c = calloc(1, sizeof(*c));
-	const char *ep = conf->endpoint;
+	for (size_t i = 0; i < c->neps; i++) {
+		struct endpoint *ep = &c->eps[i];
+		if (ep->tls)
+			ep->describe = str_printf(
+				"%s (TLS, CA %s%s%s)", ep->url, c->ca ? c->ca : "system store",
+				c->cert ? ", client certificate " : "", c->cert ? c->cert : "");
+		else
+			ep->describe = strdup(ep->url);
+		if (ep->describe == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int hc_client_new(struct event_base *base, const struct hc_conf *conf, struct hc_client **out,
+		  char *err, size_t errlen)
+{
+	struct hc_client *c = calloc(1, sizeof(*c));
+	const char *what = conf->what ? conf->what : "HTTP";
+	bool any_tls = false, any_plain = false;
 	int rc = -ENOMEM;
 
 	*out = NULL;
@@ -715,35 +844,42 @@ int docker_client_new(struct event_base *base, const struct docker_client_conf *
 	c->connect_ms = conf->connect_ms > 0 ? conf->connect_ms : DEFAULT_CONNECT_MS;
 	c->max_body = conf->max_body ? conf->max_body : DEFAULT_MAX_BODY;
 	c->max_line = conf->max_line ? conf->max_line : DEFAULT_MAX_LINE;
-	if (ep == NULL || *ep == '\0')
-		ep = getenv("DOCKER_HOST");
-	if (ep == NULL || *ep == '\0')
-		ep = "unix:///var/run/docker.sock";
-
-	/* TLS as the docker CLI: explicit files, else DOCKER_TLS_VERIFY with DOCKER_CERT_PATH. */
-	bool explicit = (conf->tls_ca && *conf->tls_ca) || (conf->tls_cert && *conf->tls_cert) ||
-			(conf->tls_key && *conf->tls_key);
-	const char *verify = getenv("DOCKER_TLS_VERIFY");
-	bool env_tls = verify && *verify;
-	rc = parse_endpoint(c, ep, explicit || env_tls, explicit, err, errlen);
-	if (rc < 0)
+	c->log_module = strdup(conf->log_module ? conf->log_module : "http");
+	if (c->log_module == NULL)
 		goto fail;
-	if (c->tls) {
-		char *home_dir = NULL;
-		const char *dir = getenv("DOCKER_CERT_PATH");
-		if (dir == NULL || *dir == '\0') {
-			const char *home = getenv("HOME");
-			if (home && *home)
-				home_dir = str_printf("%s/.docker", home);
-			dir = home_dir;
-		}
-		rc = pick_file(conf->tls_ca, dir, "ca.pem", &c->ca, "CA", err, errlen);
+	if (conf->n_endpoints == 0 || conf->n_endpoints > HC_MAX_ENDPOINTS ||
+	    conf->endpoints == NULL) {
+		set_err(err, errlen, "%s: between 1 and %d endpoints, not %zu", what,
+			HC_MAX_ENDPOINTS, conf->n_endpoints);
+		rc = -EINVAL;
+		goto fail;
+	}
+	for (size_t i = 0; i < conf->n_endpoints; i++) {
+		const char *url = conf->endpoints[i] ? conf->endpoints[i] : "";
+		rc = parse_endpoint(&c->eps[i], url, what, err, errlen);
+		c->neps = i + 1; /* freed with the client */
+		if (rc < 0)
+			goto fail;
+		if (c->eps[i].tls)
+			any_tls = true;
+		else if (c->eps[i].unix_path == NULL)
+			any_plain = true;
+	}
+	bool files = (conf->tls_ca && *conf->tls_ca) || (conf->tls_cert && *conf->tls_cert) ||
+		     (conf->tls_key && *conf->tls_key);
+	if (files && any_plain) {
+		set_err(err, errlen,
+			"%s endpoints: TLS files given with a plain http:// endpoint (use https://)",
+			what);
+		rc = -EINVAL;
+		goto fail;
+	}
+	if (any_tls) {
+		rc = take_file(conf->tls_ca, &c->ca, "CA", err, errlen);
 		if (rc == 0)
-			rc = pick_file(conf->tls_cert, dir, "cert.pem", &c->cert, "certificate",
-				       err, errlen);
+			rc = take_file(conf->tls_cert, &c->cert, "certificate", err, errlen);
 		if (rc == 0)
-			rc = pick_file(conf->tls_key, dir, "key.pem", &c->key, "key", err, errlen);
-		free(home_dir);
+			rc = take_file(conf->tls_key, &c->key, "key", err, errlen);
 		if (rc < 0)
 			goto fail;
 		if ((c->cert == NULL) != (c->key == NULL)) {
@@ -752,16 +888,11 @@ int docker_client_new(struct event_base *base, const struct docker_client_conf *
 			rc = -EINVAL;
 			goto fail;
 		}
-		c->describe = str_printf(
-			"%s (TLS, CA %s%s%s)", c->base_url, c->ca ? c->ca : "system store",
-			c->cert ? ", client certificate " : "", c->cert ? c->cert : "");
-	} else if (c->describe == NULL) {
-		c->describe = strdup(c->base_url);
 	}
 	rc = -ENOMEM;
 	c->multi = curl_multi_init();
 	c->timer = evtimer_new(base, on_timer, c);
-	if (c->describe == NULL || c->multi == NULL || c->timer == NULL)
+	if (describe_endpoints(c) < 0 || c->multi == NULL || c->timer == NULL)
 		goto fail;
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
@@ -772,11 +903,11 @@ int docker_client_new(struct event_base *base, const struct docker_client_conf *
 fail:
 	if (rc == -ENOMEM && err && errlen && !*err)
 		set_err(err, errlen, "out of memory");
-	docker_client_free(c);
+	hc_client_free(c);
 	return rc;
 }
 
-void docker_client_free(struct docker_client *c)
+void hc_client_free(struct hc_client *c)
 {
 	if (c == NULL)
 		return;
@@ -793,52 +924,68 @@ void docker_client_free(struct docker_client *c)
 	}
 	if (c->timer)
 		event_free(c->timer);
-	free(c->unix_path);
-	free(c->base_url);
+	for (size_t i = 0; i < c->neps; i++) {
+		free(c->eps[i].url);
+		free(c->eps[i].base);
+		free(c->eps[i].unix_path);
+		free(c->eps[i].describe);
+	}
 	free(c->ca);
 	free(c->cert);
 	free(c->key);
-	free(c->describe);
+	free(c->log_module);
 	free(c);
 	curl_global_cleanup();
 }
 
-const char *docker_client_describe(const struct docker_client *c)
+const char *hc_client_describe(const struct hc_client *c)
 {
-	return c->describe;
+	return c->eps[c->cur].describe;
 }
 
-int docker_client_set_api_version(struct docker_client *c, const char *v)
+const char *hc_client_endpoint(const struct hc_client *c)
 {
-	if (v == NULL || *v == '\0') {
-		c->version[0] = '\0';
+	return c->eps[c->cur].url;
+}
+
+size_t hc_client_endpoint_index(const struct hc_client *c)
+{
+	return c->cur;
+}
+
+const char *hc_client_skip(struct hc_client *c)
+{
+	c->cur = (c->cur + 1) % c->neps;
+	return c->eps[c->cur].url;
+}
+
+int hc_client_set_prefix(struct hc_client *c, const char *prefix)
+{
+	if (prefix == NULL || *prefix == '\0') {
+		c->prefix[0] = '\0';
 		return 0;
 	}
-	size_t n = strlen(v);
-	bool dot = false;
-	if (n > MAX_VERSION || v[0] < '0' || v[0] > '9' || v[n - 1] == '.')
+	size_t n = strlen(prefix);
+	if (n > MAX_PREFIX || prefix[0] != '/')
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		if (v[i] == '.') {
-			if (dot && v[i - 1] == '.')
-				return -EINVAL;
-			dot = true;
-		} else if (v[i] < '0' || v[i] > '9') {
+		unsigned char ch = (unsigned char)prefix[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' ||
+			  ch == '~' || ch == '/';
+		if (!ok)
 			return -EINVAL;
-		}
 	}
-	if (!dot)
-		return -EINVAL;
-	memcpy(c->version, v, n + 1);
+	memcpy(c->prefix, prefix, n + 1);
 	return 0;
 }
 
-const char *docker_client_api_version(const struct docker_client *c)
+const char *hc_client_prefix(const struct hc_client *c)
 {
-	return c->version;
+	return c->prefix;
 }
 
-int docker_urlencode(const char *s, char *out, size_t outlen)
+int hc_urlencode(const char *s, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0;
