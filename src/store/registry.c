@@ -46,6 +46,7 @@ struct registry {
 	char *ns_ip;
 	uint32_t ttl, negative_ttl;
 	uint32_t serial;
+	bool retired;              /* a version went to call_rcu */
 };
 
 static const char *const kind_names[ORIGIN_KINDS] = {
@@ -90,7 +91,8 @@ void registry_free(struct registry *r)
 {
 	if (r == NULL)
 		return;
-	rcu_barrier(); /* versions retired by call_rcu are freed by now */
+	if (r->retired)
+		rcu_barrier(); /* versions retired by call_rcu are freed by now */
 	for (struct origin *o = r->first, *next; o != NULL; o = next) {
 		next = o->next;
 		origin_free(o);
@@ -334,6 +336,7 @@ int registry_publish_serial(struct registry *r, uint32_t serial)
 		return ret;
 	}
 	struct snapshot *old = rcu_xchg_pointer(&r->current, s);
+	r->retired |= old != NULL;
 	if (full) {
 		/* The old builder's versions share nothing with the new one. */
 		snapshot_free_deferred(old);

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,10 +214,127 @@ static void test_incremental_equals_full(void **state)
 	rcu_unregister_thread();
 }
 
+/* Allocation failures: this test is linked with --wrap=malloc,calloc,realloc,
+ * so that berth's own code (not the libraries') can be made to fail its Nth
+ * allocation from a given point on. */
+static long fail_countdown; /* 0 = never fail */
+static unsigned long failures;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+
+static bool fail_now(void)
+{
+	if (fail_countdown > 0 && --fail_countdown == 0) {
+		failures++;
+		return true;
+	}
+	return false;
+}
+
+void *__wrap_malloc(size_t n);
+void *__wrap_malloc(size_t n)
+{
+	return fail_now() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return fail_now() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n)
+{
+	return fail_now() ? NULL : __real_realloc(p, n);
+}
+
+static struct registry *reg_from(const uint32_t *seeds, uint32_t serial)
+{
+	struct registry *r = reg_new();
+	for (unsigned o = 0; o < NORIGINS; o++) {
+		char name[16];
+		snprintf(name, sizeof(name), "o%u", o);
+		if (seeds[o] != 0)
+			assert_int_equal(registry_set(r, ORIGIN_TEST, name, make_set(seeds[o])), 0);
+	}
+	assert_int_equal(registry_publish_serial(r, serial), 0);
+	return r;
+}
+
+/* After a failed publish the last snapshot answers as before; the next
+ * publish (a rebuild from every origin) answers as a fresh build does. The
+ * failure is moved one allocation further each time, through every
+ * allocation of a publish. */
+static void test_failed_publish_loses_nothing(void **state)
+{
+	rcu_register_thread();
+	struct dns_worker *wi = dns_worker_new(), *wf = dns_worker_new();
+	uint32_t st = 12345, seeds[NORIGINS] = { 0 }, serial = 100;
+	struct registry *inc = reg_new();
+	assert_int_equal(registry_publish_serial(inc, serial), 0);
+	unsigned long published_after_failure = 0;
+	for (long nth = 1; nth < 4000; nth++) {
+		/* a change of one to three origins, made with allocations working */
+		uint32_t next[NORIGINS];
+		memcpy(next, seeds, sizeof(next));
+		for (unsigned c = 0, n = 1 + rnd(&st) % 3; c < n; c++) {
+			unsigned o = rnd(&st) % NORIGINS;
+			char name[16];
+			snprintf(name, sizeof(name), "o%u", o);
+			next[o] = next[o] != 0 && rnd(&st) % 3 == 0 ? 0 : 1 + rnd(&st);
+			assert_int_equal(registry_set(inc, ORIGIN_TEST, name,
+			                              next[o] ? make_set(next[o]) : NULL), 0);
+		}
+		serial++;
+		fail_countdown = nth;
+		int ret = registry_publish_serial(inc, serial);
+		bool failed = fail_countdown == 0;
+		fail_countdown = 0;
+		if (ret != 0) {
+			assert_true(failed);
+			/* the old records are still served */
+			struct registry *before = reg_from(seeds, serial - 1);
+			compare(inc, before, wi, wf, 0, (unsigned)nth);
+			registry_free(before);
+			/* the next publish rebuilds everything: fail it too, at a
+			 * random allocation, before one that works */
+			serial++;
+			fail_countdown = 1 + rnd(&st) % 60;
+			ret = registry_publish_serial(inc, serial);
+			fail_countdown = 0;
+			if (ret != 0) {
+				struct registry *still = reg_from(seeds, serial - 2);
+				compare(inc, still, wi, wf, 2, (unsigned)nth);
+				registry_free(still);
+				serial++;
+				assert_int_equal(registry_publish_serial(inc, serial), 0);
+			}
+			published_after_failure++;
+		}
+		memcpy(seeds, next, sizeof(seeds));
+		struct registry *full = reg_from(seeds, serial);
+		compare(inc, full, wi, wf, 1, (unsigned)nth);
+		registry_free(full);
+		if (!failed && nth > 600)
+			break; /* past every allocation of a publish, for a while */
+	}
+	print_message("%lu failed allocations, %lu publishes failed and recovered\n", failures,
+	              published_after_failure);
+	assert_true(published_after_failure > 10);
+	registry_free(inc);
+	dns_worker_free(wi);
+	dns_worker_free(wf);
+	rcu_unregister_thread();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_incremental_equals_full),
+		cmocka_unit_test(test_failed_publish_loses_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
