@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the registry: origins by kind and name, observers, iteration,
+ * publication. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <libknot/libknot.h>
+#include <urcu.h>
+
+#include "store/registry.h"
+
+static struct registry *reg_new(void)
+{
+	struct registry_params p = { .domain = "docker", .ttl = 60, .negative_ttl = 5 };
+	struct registry *r = registry_new(&p);
+	assert_non_null(r);
+	return r;
+}
+
+static struct recset *one(const char *owner, const char *ip)
+{
+	struct recset *rs = recset_new();
+	assert_non_null(rs);
+	assert_int_equal(recset_add_addr(rs, owner, ip, 10), 0);
+	return rs;
+}
+
+static const struct snap_node *find(struct registry *r, const char *name)
+{
+	uint8_t buf[KNOT_DNAME_MAXLEN];
+	assert_non_null(knot_dname_from_str(buf, name, sizeof(buf)));
+	knot_dname_to_lower(buf);
+	return snapshot_find(registry_current(r), buf, knot_dname_size(buf));
+}
+
+struct seen {
+	char log[1024];
+	unsigned n;
+};
+
+static void observer(void *arg, enum origin_kind kind, const char *name)
+{
+	struct seen *s = arg;
+	size_t len = strlen(s->log);
+	snprintf(s->log + len, sizeof(s->log) - len, "%s:%s;", origin_kind_name(kind), name);
+	s->n++;
+}
+
+static void collect(void *arg, enum origin_kind kind, const char *origin, const struct recset *rs)
+{
+	struct seen *s = arg;
+	size_t len = strlen(s->log);
+	snprintf(s->log + len, sizeof(s->log) - len, "%d=%s/%zu;", (int)kind, origin,
+	         recset_count(rs));
+	s->n++;
+}
+
+static void test_origins_by_kind_and_name(void **state)
+{
+	struct registry *r = reg_new();
+	struct seen a = { 0 }, b = { 0 };
+	assert_int_equal(registry_observe(r, observer, &a), 0);
+	assert_int_equal(registry_observe(r, observer, &b), 0);
+	/* the same name under two kinds: two origins */
+	assert_int_equal(registry_set(r, ORIGIN_DOCKER, "x", one("a.docker", "10.0.0.1")), 0);
+	assert_int_equal(registry_set(r, ORIGIN_HOSTS, "x", one("b.docker", "10.0.0.2")), 0);
+	assert_int_equal(registry_origin_count(r), 2);
+	/* every observer is told which origin changed */
+	assert_string_equal(a.log, "docker:x;hosts:x;");
+	assert_string_equal(b.log, "docker:x;hosts:x;");
+	/* replaced before any publish: the first set is freed (ASan checks) */
+	assert_int_equal(registry_set(r, ORIGIN_DOCKER, "x", one("c.docker", "10.0.0.3")), 0);
+	assert_int_equal(registry_origin_count(r), 2);
+	struct seen l = { 0 };
+	registry_foreach(r, collect, &l);
+	assert_string_equal(l.log, "0=docker:x/1;1=hosts:x/1;"); /* oldest first */
+	assert_int_equal(registry_publish(r), 0);
+	rcu_read_lock();
+	assert_null(find(r, "a.docker"));
+	assert_non_null(find(r, "b.docker"));
+	assert_non_null(find(r, "c.docker"));
+	rcu_read_unlock();
+	/* removing an origin that was never published, and one that was */
+	assert_int_equal(registry_set(r, ORIGIN_MANUAL, "m", one("m.docker", "10.0.0.4")), 0);
+	assert_int_equal(registry_set(r, ORIGIN_MANUAL, "m", NULL), 0);
+	assert_int_equal(registry_set(r, ORIGIN_HOSTS, "x", NULL), 0);
+	assert_int_equal(registry_set(r, ORIGIN_NODE, "nobody", NULL), 0); /* not there: nothing */
+	assert_int_equal(registry_origin_count(r), 1);
+	memset(&l, 0, sizeof(l));
+	registry_foreach(r, collect, &l);
+	assert_string_equal(l.log, "0=docker:x/1;");
+	assert_int_equal(registry_publish(r), 0);
+	rcu_read_lock();
+	assert_null(find(r, "b.docker"));
+	assert_null(find(r, "m.docker"));
+	assert_non_null(find(r, "c.docker"));
+	rcu_read_unlock();
+	assert_int_equal(a.n, 6); /* removing what is not there changes nothing */
+	registry_free(r);
+}
+
+static void test_many_origins(void **state)
+{
+	struct registry *r = reg_new();
+	char name[32], owner[64], ip[32];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		snprintf(owner, sizeof(owner), "n%d.docker", i);
+		snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 250, i % 250 + 1);
+		assert_int_equal(registry_set(r, ORIGIN_DOCKER, name, one(owner, ip)), 0);
+	}
+	assert_int_equal(registry_origin_count(r), 5000);
+	assert_int_equal(registry_publish(r), 0);
+	/* every other one goes; each is found by its key */
+	for (int i = 0; i < 5000; i += 2) {
+		snprintf(name, sizeof(name), "c%d", i);
+		assert_int_equal(registry_set(r, ORIGIN_DOCKER, name, NULL), 0);
+	}
+	assert_int_equal(registry_origin_count(r), 2500);
+	assert_int_equal(registry_publish(r), 0);
+	rcu_read_lock();
+	const struct snapshot *s = registry_current(r);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(owner, sizeof(owner), "n%d.docker", i);
+		if (i % 2 == 0)
+			assert_null(find(r, owner));
+		else
+			assert_non_null(find(r, owner));
+	}
+	assert_int_equal(s->nrecords, 2500 + 2); /* and the zone's SOA and NS */
+	rcu_read_unlock();
+	registry_free(r);
+}
+
+static void test_serials_grow(void **state)
+{
+	struct registry *r = reg_new();
+	assert_int_equal(registry_publish_serial(r, 4000000000u), 0);
+	assert_int_equal(registry_publish(r), 0); /* time() is smaller: serial + 1 */
+	rcu_read_lock();
+	assert_int_equal(registry_current(r)->serial, 4000000001u);
+	rcu_read_unlock();
+	assert_string_equal(origin_kind_name(ORIGIN_RECORDS), "records");
+	assert_string_equal(origin_kind_name(ORIGIN_KINDS), "unknown");
+	registry_free(r);
+}
+
+static int setup(void **state)
+{
+	rcu_register_thread();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	rcu_unregister_thread();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_origins_by_kind_and_name),
+		cmocka_unit_test(test_many_origins),
+		cmocka_unit_test(test_serials_grow),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
