@@ -242,10 +242,21 @@ int pm_remove(struct pmap *m, const struct pm_ctx *c, uint64_t e)
 	pg->slot[i] = 0;
 	pg->count--;
 	m->count--;
-	if (m->count == 0 && m->bits == 0) {
-		m->p = NULL;
-		if (retire_page(c, pg) != 0)
-			return -ENOMEM;
+	if (m->count == 0) {
+		/* Empty: nothing of it stays (detached first, so that a failed
+		 * push can never leave a page both here and in garbage). */
+		struct pmap old = *m;
+		*m = (struct pmap){ 0 };
+		int ret = 0;
+		if (old.bits == 0)
+			return retire_page(c, old.p);
+		struct pm_dir *d = old.p;
+		for (size_t k = 0; k < (size_t)1 << old.bits; k++)
+			if (retire_page(c, d->page[k]) != 0)
+				ret = -ENOMEM;
+		if (retire_dir(c, d) != 0)
+			ret = -ENOMEM;
+		return ret;
 	}
 	return 0;
 }

@@ -169,13 +169,26 @@ static struct snap_node *find(struct snap_builder *b, const uint8_t *name, size_
 	return (struct snap_node *)snapshot_find(b->work, name, len);
 }
 
+static uint32_t node_cap(const struct snap_node *n)
+{
+	return n->cap_log ? 1u << (n->cap_log - 1) : 0;
+}
+
+static uint8_t cap_log(uint32_t cap)
+{
+	uint8_t l = 0;
+	while (cap != 0 && (1u << l) < cap)
+		l++;
+	return cap ? (uint8_t)(l + 1) : 0;
+}
+
 static size_t rr_off(const struct snap_node *n)
 {
-	return snap_node_recs_off(n->name_len) + (size_t)n->caprecs * sizeof(struct rec *);
+	return snap_node_recs_off(n->name_len) + (size_t)node_cap(n) * sizeof(struct rec *);
 }
 
 static struct snap_node *node_new(struct snap_builder *b, const uint8_t *name, size_t len,
-                                  uint16_t caprecs)
+                                  uint32_t caprecs)
 {
 	size_t size = snap_node_recs_off(len) + caprecs * sizeof(struct rec *);
 	struct snap_node *n = calloc(1, size);
@@ -186,7 +199,7 @@ static struct snap_node *node_new(struct snap_builder *b, const uint8_t *name, s
 	n->hash = snapshot_hash(name, len);
 	n->gen = b->gen;
 	n->size = (uint32_t)size;
-	n->caprecs = caprecs;
+	n->cap_log = cap_log(caprecs);
 	n->zone = zone_of(b, name, len);
 	n->linked = n->zone == 0; /* only names inside a zone hang from a parent */
 	if (pm_insert(&b->work->names, &b->names_ctx, (uintptr_t)n) != 0) {
@@ -209,10 +222,11 @@ static void relocate(struct snap_rrset *sets, uint16_t n, intptr_t delta)
 
 /* A new block for n in its place, with room for caprecs records and, when rr
  * is not NULL, rrsets copied from rr (rrbytes long, made at rr); else n's own. */
-static struct snap_node *reshape(struct snap_builder *b, struct snap_node *n, uint16_t caprecs,
+static struct snap_node *reshape(struct snap_builder *b, struct snap_node *n, uint32_t caprecs,
                                  const struct snap_rrset *rr, uint16_t nrr, size_t rrbytes)
 {
 	size_t old_rr = rr_off(n);
+	caprecs = cap_log(caprecs) ? 1u << (cap_log(caprecs) - 1) : 0; /* a power of two */
 	if (rr == NULL) {
 		rr = n->rrsets;
 		nrr = n->nrrsets;
@@ -225,7 +239,7 @@ static struct snap_node *reshape(struct snap_builder *b, struct snap_node *n, ui
 		return NULL;
 	memcpy(c, n, recs + n->nrecs * sizeof(struct rec *));
 	c->gen = b->gen;
-	c->caprecs = caprecs;
+	c->cap_log = cap_log(caprecs);
 	c->size = (uint32_t)(off + rrbytes);
 	c->rrsets = NULL;
 	c->nrrsets = nrr;
@@ -249,7 +263,7 @@ static struct snap_node *reshape(struct snap_builder *b, struct snap_node *n, ui
 /* n, writable by this build: a copy in its place if an older version made it. */
 static struct snap_node *mutable(struct snap_builder *b, struct snap_node *n)
 {
-	return n->gen == b->gen ? n : reshape(b, n, n->caprecs, NULL, 0, 0);
+	return n->gen == b->gen ? n : reshape(b, n, node_cap(n), NULL, 0, 0);
 }
 
 int snap_builder_add(struct snap_builder *b, const struct recset *rs)
@@ -263,10 +277,10 @@ int snap_builder_add(struct snap_builder *b, const struct recset *rs)
 		struct snap_node *n = find(b, r->owner, len);
 		if (n == NULL && (n = node_new(b, r->owner, len, 1)) == NULL)
 			return fail(b, -ENOMEM);
-		if (n->nrecs == n->caprecs) {
-			if (n->caprecs >= UINT16_MAX / 2)
+		if (n->nrecs == node_cap(n)) {
+			if (n->nrecs >= 1u << 30)
 				return fail(b, BERTH_ETOOLONG);
-			n = reshape(b, n, n->caprecs ? (uint16_t)(n->caprecs * 2) : 1, NULL, 0, 0);
+			n = reshape(b, n, n->nrecs ? n->nrecs * 2 : 1, NULL, 0, 0);
 		}
 		if (n == NULL || ptrvec_push(&b->dirty, r->owner) != 0)
 			return fail(b, -ENOMEM);
@@ -350,7 +364,7 @@ static int make_rrsets(struct snap_builder *b, const struct rec **recs, size_t n
 		ntypes += first;
 		size += sizeof(uint32_t) * (1 + first) + 10 + recs[i]->rdlen + 1;
 	}
-	if (ntypes > UINT16_MAX || n > UINT16_MAX)
+	if (ntypes > UINT16_MAX)
 		return BERTH_ETOOLONG;
 	size += ntypes * sizeof(struct snap_rrset);
 	if (size > b->rrcap) {
@@ -373,7 +387,9 @@ static int make_rrsets(struct snap_builder *b, const struct rec **recs, size_t n
 				ttl = recs[end]->ttl;
 			nets |= recs[end]->prefix != 0;
 		}
-		size_t cnt = end - i;
+		/* A DNS answer holds far fewer; more of one type at one name
+		 * are cut, the same way in every version (recs is sorted). */
+		size_t cnt = end - i > UINT16_MAX ? UINT16_MAX : end - i;
 		for (size_t k = 0; k < cnt; k++) {
 			const struct rec *r = recs[i + k];
 			offs[k] = (uint32_t)pos;
@@ -469,7 +485,7 @@ static int link(struct snap_builder *b, struct snap_node *n)
 			break;
 		const uint8_t *gname = p->name + p->name[0] + 1;
 		struct snap_node *g = find(b, gname, p->name_len - p->name[0] - 1u);
-		if (g != NULL && (g = mutable(b, g)) == NULL)
+		if (g != NULL && g->height < h + 1 && (g = mutable(b, g)) == NULL)
 			return -ENOMEM;
 		p = g;
 	}
@@ -513,11 +529,11 @@ static int rebuild(struct snap_builder *b, struct snap_node *n, const struct rec
 		if (ret != 0)
 			return ret;
 	}
-	if (!same_rrsets(b->rrbuf, nsets, n->rrsets, n->nrrsets) &&
-	    (n = reshape(b, n, n->caprecs, b->rrbuf, nsets, size)) == NULL)
-		return -ENOMEM;
 	if (nsets == 0 && n->children.count == 0)
-		return unlink_node(b, n);
+		return unlink_node(b, n); /* gone: no copy to make first */
+	if (!same_rrsets(b->rrbuf, nsets, n->rrsets, n->nrrsets) &&
+	    (n = reshape(b, n, node_cap(n), b->rrbuf, nsets, size)) == NULL)
+		return -ENOMEM;
 	if (!n->linked && (n = mutable(b, n)) != NULL)
 		return link(b, n);
 	return n == NULL ? -ENOMEM : 0;

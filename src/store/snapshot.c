@@ -72,20 +72,27 @@ const struct snap_node *snapshot_find(const struct snapshot *s, const uint8_t *n
 	return NULL;
 }
 
-/* The node of hash h whose name is one label below parent's. */
-static const struct snap_node *find_child(const struct snapshot *s, const struct snap_node *parent,
-                                          uint32_t h)
+#define CHILDREN_MAX 8 /* children of one parent with the same hash */
+
+static int cmp_node_name(const void *pa, const void *pb);
+
+/* The nodes of hash h one label below parent (two can share a hash), in name
+ * order. Fills up to CHILDREN_MAX, returns the count. */
+static size_t find_children(const struct snapshot *s, const struct snap_node *parent, uint32_t h,
+                            const struct snap_node **out)
 {
 	const struct pm_page *pg = pm_page_of(&s->names, h);
-	if (pg == NULL)
-		return NULL;
-	for (uint32_t i = h & pg->mask; pg->slot[i] != 0; i = (i + 1) & pg->mask) {
-		const struct snap_node *n = (const struct snap_node *)(uintptr_t)pg->slot[i];
-		if (n->hash == h && n->name_len == n->name[0] + 1 + parent->name_len &&
-		    memcmp(n->name + n->name[0] + 1, parent->name, parent->name_len) == 0)
-			return n;
+	size_t n = 0;
+	for (uint32_t i = pg ? h & pg->mask : 0; pg != NULL && pg->slot[i] != 0 && n < CHILDREN_MAX;
+	     i = (i + 1) & pg->mask) {
+		const struct snap_node *c = (const struct snap_node *)(uintptr_t)pg->slot[i];
+		if (c->hash == h && c->name_len == c->name[0] + 1 + parent->name_len &&
+		    memcmp(c->name + c->name[0] + 1, parent->name, parent->name_len) == 0)
+			out[n++] = c;
 	}
-	return NULL;
+	if (n > 1)
+		qsort(out, n, sizeof(*out), cmp_node_name);
+	return n;
 }
 
 const struct snap_rrset *snap_node_rrset(const struct snap_node *n, uint16_t type)
@@ -118,6 +125,17 @@ static int cmp_node_name(const void *pa, const void *pb)
 	const struct snap_node *a = *(const struct snap_node *const *)pa;
 	const struct snap_node *b = *(const struct snap_node *const *)pb;
 	return snap_name_cmp(a->name, a->name_len, b->name, b->name_len);
+}
+
+/* Sort by name and drop repeats (colliding hashes list a node twice). */
+static size_t sort_unique(const struct snap_node **v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_node_name);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || v[k - 1] != v[i])
+			v[k++] = v[i];
+	return k;
 }
 
 const struct snap_node *snapshot_wildcard(const struct snapshot *s, const uint8_t *name,
@@ -161,20 +179,37 @@ size_t snapshot_id_prefix(const struct snapshot *s, const uint8_t *name,
 	uint16_t key = snap_id_key(name);
 	uint32_t h = snap_id_hash(zone, key);
 	const struct pm_page *pg = pm_page_of(&s->ids, h);
+	const struct snap_node *apex = snapshot_find(s, z->apex, z->apex_len);
+	if (pg == NULL || apex == NULL || max == 0)
+		return 0;
+	/* Every ID of these first 4 digits, then the first max by name: the
+	 * same whatever order the index holds them in. The run of one page is
+	 * short (it is at most half full). */
 	size_t n = 0;
-	for (uint32_t i = pg ? h & pg->mask : 0; pg != NULL && pg->slot[i] != 0 && n < max;
-	     i = (i + 1) & pg->mask) {
+	for (uint32_t i = h & pg->mask; pg->slot[i] != 0; i = (i + 1) & pg->mask) {
 		uint64_t e = pg->slot[i];
 		if (snap_id_entry_zone(e) != zone || snap_id_entry_key(e) != key)
 			continue;
-		const struct snap_node *apex = snapshot_find(s, z->apex, z->apex_len);
-		const struct snap_node *node = apex ? find_child(s, apex, (uint32_t)e) : NULL;
-		if (node != NULL && memcmp(node->name + 1, name + 1, plen) == 0 &&
-		    snap_is_hex_label(node->name, 63, 63))
-			out[n++] = node;
+		const struct snap_node *c[CHILDREN_MAX];
+		size_t nc = find_children(s, apex, (uint32_t)e, c);
+		for (size_t k = 0; k < nc; k++) {
+			if (memcmp(c[k]->name + 1, name + 1, plen) != 0 ||
+			    !snap_is_hex_label(c[k]->name, 63, 63))
+				continue;
+			if (n < max) {
+				out[n++] = c[k];
+				continue;
+			}
+			/* full: keep the max smallest names */
+			size_t worst = 0;
+			for (size_t j = 1; j < n; j++)
+				if (cmp_node_name(&out[j], &out[worst]) > 0)
+					worst = j;
+			if (cmp_node_name(&c[k], &out[worst]) < 0)
+				out[worst] = c[k];
+		}
 	}
-	qsort(out, n, sizeof(*out), cmp_node_name);
-	return n;
+	return sort_unique(out, n);
 }
 
 bool snapshot_has_star(const uint8_t *name)
@@ -191,6 +226,16 @@ struct pattern_walk {
 	const struct snap_node **out;
 	size_t max, n;
 };
+
+/* A page of a child set is sorted on the stack when walked: pages hold about
+ * 48 entries (pmap.c), 128 at most unless the hashes are badly skewed. */
+#define PAGE_SORT_MAX 1024
+
+static int cmp_u32(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	return a < b ? -1 : a > b;
+}
 
 static bool is_star(const uint8_t *label)
 {
@@ -211,16 +256,28 @@ static void pattern_descend(struct pattern_walk *w, const struct snap_node *node
 		return; /* nothing that deep below */
 	const uint8_t *label = w->labels[i];
 	if (is_star(label)) {
+		/* Children in the order of their hashes (pages cover ascending
+		 * ranges of them; each page is sorted here), then names: an order
+		 * that depends only on the names, not on how this version was
+		 * made, so the first max matches are the same in every version. */
 		const struct pmap *m = &node->children;
 		size_t npages = m->bits == 0 ? 1 : (size_t)1 << m->bits;
 		for (size_t p = 0; m->p != NULL && p < npages && w->n < w->max; p++) {
 			const struct pm_page *pg =
 				m->bits == 0 ? m->p : ((const struct pm_dir *)m->p)->page[p];
-			for (uint32_t j = 0; j <= pg->mask && w->n < w->max; j++) {
-				const struct snap_node *c =
-					pg->slot[j] ? find_child(w->s, node, (uint32_t)pg->slot[j]) : NULL;
-				if (c != NULL)
-					pattern_descend(w, c, i - 1);
+			uint32_t hashes[PAGE_SORT_MAX];
+			size_t nh = 0;
+			for (uint32_t j = 0; j <= pg->mask && nh < PAGE_SORT_MAX; j++)
+				if (pg->slot[j] != 0)
+					hashes[nh++] = (uint32_t)pg->slot[j];
+			qsort(hashes, nh, sizeof(hashes[0]), cmp_u32);
+			for (size_t j = 0; j < nh && w->n < w->max; j++) {
+				if (j > 0 && hashes[j] == hashes[j - 1])
+					continue; /* two children of one hash: both found below */
+				const struct snap_node *c[CHILDREN_MAX];
+				size_t nc = find_children(w->s, node, hashes[j], c);
+				for (size_t k = 0; k < nc && w->n < w->max; k++)
+					pattern_descend(w, c[k], i - 1);
 			}
 		}
 		return;
@@ -253,10 +310,7 @@ size_t snapshot_match_pattern(const struct snapshot *s, const uint8_t *name, siz
 	if (apex == NULL || max == 0)
 		return 0;
 	pattern_descend(&w, apex, nlabels - 1);
-	/* Children come in hash order, which depends on a version's history:
-	 * name order makes the answer the same however the version was made. */
-	qsort(out, w.n, sizeof(*out), cmp_node_name);
-	return w.n;
+	return sort_unique(out, w.n);
 }
 
 /* --- Freeing --- */

@@ -43,8 +43,9 @@ struct snap_node {
 	uint32_t hash;
 	uint32_t gen;          /* the build that made this version */
 	uint32_t size;         /* of the whole block */
+	uint32_t nrecs;        /* control thread: records of the name */
 	uint16_t nrrsets;      /* 0 = empty non-terminal */
-	uint16_t nrecs, caprecs; /* control thread: records of the name, room for them */
+	uint8_t cap_log;       /* room for records: 0, or 1 << (cap_log - 1) */
 	uint8_t name_len;      /* a wire name is at most 255 bytes */
 	uint8_t height;        /* at least the labels from here to its deepest descendant */
 	uint8_t zone;          /* 1 + index of its zone in the snapshot; 0 = outside every zone */
