@@ -283,17 +283,13 @@ int serve_main(int argc, char **argv)
 	struct serve s = { 0 };
 	char err[512];
 	int rc = 1;
-	switch (conf_parse_serve(&s.conf, argc, argv, err, sizeof(err))) {
-	case CONF_OK:
-		break;
-	case CONF_EXIT:
-		conf_clear(&s.conf);
-		return 0;
-	case CONF_ERROR:
+	bool exited;
+	if (conf_parse_serve(&s.conf, argc, argv, &exited, err, sizeof(err)) < 0) {
 		fprintf(stderr, "berth: %s\n", err);
-		conf_clear(&s.conf);
 		return 2;
 	}
+	if (exited)
+		return 0;
 	log_setup((enum log_level)s.conf.log_level, s.conf.log_json);
 	if (s.conf.etcd.n > 0)
 		log_warn("serve", "--etcd: sharing records between hosts is not in this version; "
