@@ -187,8 +187,8 @@ static int start_forwarder(struct serve *s)
 		return 0;
 	}
 	char err[256];
-	s->ctx.fwd = forwarder_new(s->ctx.base, c->upstream, c->nupstream, err, sizeof(err));
-	if (s->ctx.fwd == NULL) {
+	if (forwarder_new(s->ctx.base, c->upstream, c->nupstream, &s->ctx.fwd, err, sizeof(err)) <
+	    0) {
 		log_error("forward", "%s", err);
 		return -EINVAL;
 	}
@@ -237,8 +237,7 @@ static int start_http(struct serve *s)
 		.sources = http_sources_cb,
 		.cluster = NULL, /* this node alone until etcd exists */
 	};
-	s->http = http_server_new(&d, err, sizeof(err));
-	if (s->http == NULL) {
+	if (http_server_new(&d, &s->http, err, sizeof(err)) < 0) {
 		log_error("http", "%s", err);
 		return -EINVAL;
 	}
@@ -307,8 +306,7 @@ int serve_main(int argc, char **argv)
 	s.base = event_base_new();
 	s.reg = s.base ? registry_new(&rp) : NULL;
 	s.publish_ev = s.base ? evtimer_new(s.base, on_publish, &s) : NULL;
-	s.answer = answer_loop_new();
-	if (s.reg == NULL || s.publish_ev == NULL || s.answer == NULL) {
+	if (s.reg == NULL || s.publish_ev == NULL || answer_loop_new(&s.answer) < 0) {
 		log_error("serve", "out of memory");
 		goto out;
 	}
@@ -332,9 +330,8 @@ int serve_main(int argc, char **argv)
 	if (start_sources(&s) != 0 || registry_publish(s.reg) != 0 || start_forwarder(&s) != 0)
 		goto out;
 
-	s.udp = udp_server_new(&s.ctx, err, sizeof(err));
-	s.tcp = s.udp ? tcp_server_new(&s.ctx, err, sizeof(err)) : NULL;
-	if (s.udp == NULL || s.tcp == NULL) {
+	if (udp_server_new(&s.ctx, &s.udp, err, sizeof(err)) < 0 ||
+	    tcp_server_new(&s.ctx, &s.tcp, err, sizeof(err)) < 0) {
 		log_error("serve", "%s", err);
 		goto out;
 	}
