@@ -13,6 +13,7 @@
 
 #include "sources/watch.h"
 #include "store/registry.h"
+#include "util/err.h"
 #include "util/hostname.h"
 #include "util/log.h"
 
@@ -325,11 +326,13 @@ static void on_event(void *arg, const char *dir, const char *name, enum watch_ki
 		sync_file(hs, name); /* the file's state decides, not the event */
 }
 
-struct hosts_source *hosts_source_new(struct event_base *base, struct registry *reg,
-				      const char *dir, uint32_t ttl)
+int hosts_source_new(struct event_base *base, struct registry *reg, const char *dir, uint32_t ttl,
+		     struct hosts_source **out, char *err, size_t errlen)
 {
 	struct hosts_source *hs = calloc(1, sizeof(*hs));
 	int ret;
+
+	*out = NULL;
 	if (hs == NULL) {
 		ret = -ENOMEM;
 		goto fail;
@@ -346,11 +349,11 @@ struct hosts_source *hosts_source_new(struct event_base *base, struct registry *
 	if (ret < 0)
 		goto fail;
 	hosts_source_reload(hs);
-	return hs;
+	*out = hs;
+	return 0;
 fail:
-	log_error("hosts", "%s: %s", dir, strerror(-ret));
 	hosts_source_free(hs);
-	return NULL;
+	return berth_fail(err, errlen, ret, "%s: %s", dir, berth_strerror(ret));
 }
 
 void hosts_source_free(struct hosts_source *hs)

@@ -586,11 +586,13 @@ void records_source_reload(struct records_source *rs)
 		load(rs);
 }
 
-struct records_source *records_source_new(struct event_base *base, struct registry *reg,
-					  const char *path, uint32_t ttl)
+int records_source_new(struct event_base *base, struct registry *reg, const char *path,
+		       uint32_t ttl, struct records_source **out, char *err, size_t errlen)
 {
 	struct records_source *rs = calloc(1, sizeof(*rs));
 	int ret;
+
+	*out = NULL;
 	if (rs == NULL) {
 		ret = -ENOMEM;
 		goto fail;
@@ -618,11 +620,11 @@ struct records_source *records_source_new(struct event_base *base, struct regist
 	ret = load(rs);
 	if (ret < 0)
 		goto fail;
-	return rs;
+	*out = rs;
+	return 0;
 fail:
-	log_error("records", "%s: %s", path, strerror(-ret));
 	records_source_free(rs);
-	return NULL;
+	return berth_fail(err, errlen, ret, "%s: %s", path, berth_strerror(ret));
 }
 
 void records_source_free(struct records_source *rs)

@@ -747,8 +747,9 @@ static void connect_start(struct docker_source *s)
 
 /* ---- public ---- */
 
-struct docker_source *docker_source_new(struct event_base *base, struct registry *reg,
-					const struct docker_source_conf *conf)
+int docker_source_new(struct event_base *base, struct registry *reg,
+		      const struct docker_source_conf *conf, struct docker_source **out, char *err,
+		      size_t errlen)
 {
 	struct docker_endpoint_conf cc = {
 		.endpoint = conf->endpoint,
@@ -756,37 +757,35 @@ struct docker_source *docker_source_new(struct event_base *base, struct registry
 		.tls_cert = conf->tls_cert,
 		.tls_key = conf->tls_key,
 	};
-	char err[300];
 	struct docker_source *s;
+	int rc;
 
+	*out = NULL;
 	if (conf->endpoint && strcmp(conf->endpoint, "none") == 0)
-		return NULL;
+		return 0;
 	s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		log_error("docker", "out of memory");
-		return NULL;
-	}
+	if (s == NULL)
+		return berth_fail(err, errlen, -ENOMEM, "out of memory");
 	s->base = base;
 	s->reg = reg;
 	s->naming = conf->naming;
 	backoff_init(&s->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, 0); /* no jitter, as before */
-	int rc = docker_endpoint_client(base, &cc, &s->client, err, sizeof(err));
-	if (rc < 0) {
-		log_error("docker", "%s", err);
+	rc = docker_endpoint_client(base, &cc, &s->client, err, errlen);
+	if (rc < 0)
 		goto fail;
-	}
 	s->retry_ev = evtimer_new(base, on_retry, s);
 	s->ping_ev = event_new(base, -1, EV_PERSIST, on_ping_timer, s);
 	if (s->retry_ev == NULL || s->ping_ev == NULL || ctrs_init(&s->ctrs) < 0) {
-		log_error("docker", "out of memory");
+		rc = berth_fail(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	log_info("docker", "following the engine at %s", hc_client_describe(s->client));
 	connect_start(s);
-	return s;
+	*out = s;
+	return 0;
 fail:
 	docker_source_free(s);
-	return NULL;
+	return rc;
 }
 
 void docker_source_free(struct docker_source *s)
