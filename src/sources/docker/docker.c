@@ -190,12 +190,13 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 	}
 	c->running = f->running;
 	struct recset *rs = recset_new();
-	rc = rs ? naming_records(f, &s->naming, rs) : -ENOMEM;
-	if (rc == 0) {
+	bool ignored = false;
+	rc = rs ? naming_records(f, &s->naming, rs, &ignored) : -ENOMEM;
+	if (rc == 0 && !ignored) {
 		ctr_set(s, c, rs);
 	} else {
 		recset_free(rs);
-		if (rc == 1)
+		if (rc == 0)
 			ctr_unset(s, c);
 		else
 			log_warn("docker",
