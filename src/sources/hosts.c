@@ -215,22 +215,32 @@ static int add_known(struct hosts_source *hs, const char *name)
 	return 0;
 }
 
-static void forget(struct hosts_source *hs, const char *name)
+/* 0, or -ENOMEM when the registry could not drop the records: the file stays known, and the
+ * next reload tries again. */
+static int forget(struct hosts_source *hs, const char *name)
 {
 	char origin[PATH_MAX + 8];
 	struct known *k = find_known(hs, name);
+	int ret;
 	if (k == NULL)
-		return;
+		return 0;
 	snprintf(origin, sizeof(origin), "%s/%s", hs->dir, name);
-	registry_set(hs->reg, ORIGIN_HOSTS, origin, NULL);
+	if ((ret = registry_set(hs->reg, ORIGIN_HOSTS, origin, NULL)) < 0) {
+		log_error("hosts",
+			  "%s/%s: removed, but its records stay until the next reload (%s)",
+			  hs->dir, name, berth_strerror(ret));
+		return ret;
+	}
 	log_info("hosts", "%s/%s: removed", hs->dir, name);
 	free(k->name);
 	*k = hs->files[--hs->nfiles];
+	return 0;
 }
 
 /* Bring one name in line with the directory: load it, or forget it if it is
- * gone or no longer a regular file. A file that cannot be read keeps what it had. */
-static void sync_file(struct hosts_source *hs, const char *name)
+ * gone or no longer a regular file. A file that cannot be read keeps what it had.
+ * 0, or a negative code, already logged. */
+static int sync_file(struct hosts_source *hs, const char *name)
 {
 	char path[PATH_MAX];
 	char origin[PATH_MAX + 8];
@@ -238,12 +248,12 @@ static void sync_file(struct hosts_source *hs, const char *name)
 	size_t len = 0;
 	struct recset *rs = NULL;
 	if (name[0] == '.')
-		return;
+		return 0;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", hs->dir, name) >= sizeof(path))
-		return;
+		return 0; /* no such file can exist */
 	int ret = watch_read_file(path, &text, &len);
 	if (ret == -ENOENT || ret == -EINVAL) {
-		forget(hs, name);
+		ret = forget(hs, name);
 		goto out;
 	}
 	if (ret < 0) {
@@ -265,20 +275,25 @@ static void sync_file(struct hosts_source *hs, const char *name)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	log_info("hosts", "%s: %zu records%s", path, recset_count(rs),
-		 ret > 0 ? ", bad lines skipped" : "");
-	struct known *k = find_known(hs, name);
-	k->records = recset_count(rs);
-	k->bad = (unsigned)ret;
+	unsigned bad = (unsigned)ret;
+	size_t count = recset_count(rs);
 	snprintf(origin, sizeof(origin), "%s", path);
-	registry_set(hs->reg, ORIGIN_HOSTS, origin, rs); /* complete set, one swap: names never vanish */
+	/* Complete set, one swap: names never vanish. The registry takes rs, even on failure. */
+	ret = registry_set(hs->reg, ORIGIN_HOSTS, origin, rs);
 	rs = NULL;
+	if (ret < 0)
+		goto fail;
+	log_info("hosts", "%s: %zu records%s", path, count, bad > 0 ? ", bad lines skipped" : "");
+	struct known *k = find_known(hs, name);
+	k->records = count;
+	k->bad = bad;
 	goto out;
 fail:
 	log_error("hosts", "%s: %s; keeping its records", path, strerror(-ret));
 out:
 	recset_free(rs);
 	free(text);
+	return ret < 0 ? ret : 0;
 }
 
 void hosts_source_reload(struct hosts_source *hs)
@@ -310,10 +325,9 @@ void hosts_source_reload(struct hosts_source *hs)
 	}
 	/* Names not seen in this listing are gone. */
 	for (size_t i = 0; i < hs->nfiles;) {
-		if (hs->files[i].gen != gen)
-			forget(hs, hs->files[i].name); /* moves the last entry into i */
-		else
-			i++;
+		if (hs->files[i].gen != gen && forget(hs, hs->files[i].name) == 0)
+			continue; /* the last entry moved into i */
+		i++;
 	}
 }
 
@@ -323,7 +337,7 @@ static void on_event(void *arg, const char *dir, const char *name, enum watch_ki
 	if (kind == WATCH_RESCAN || name == NULL)
 		hosts_source_reload(hs);
 	else
-		sync_file(hs, name); /* the file's state decides, not the event */
+		(void)sync_file(hs, name); /* the file's state decides; a failure is logged */
 }
 
 int hosts_source_new(struct event_base *base, struct registry *reg, const char *dir, uint32_t ttl,

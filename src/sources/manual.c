@@ -377,9 +377,15 @@ static struct recset *build(const struct manual_source *ms, const json_t *svc)
 	return rs;
 }
 
-static void publish(struct manual_source *ms, const char *id, struct recset *rs)
+/* Give the registry the service's records (rs taken, NULL removes them). 0, or -ENOMEM
+ * (logged): the registry keeps what it had for id. */
+static int publish(struct manual_source *ms, const char *id, struct recset *rs)
 {
-	registry_set(ms->reg, ORIGIN_MANUAL, id, rs);
+	int ret = registry_set(ms->reg, ORIGIN_MANUAL, id, rs);
+	if (ret < 0)
+		log_error("manual", "service %s: its records cannot be %s (%s)", id,
+			  rs != NULL ? "served" : "removed", berth_strerror(ret));
+	return ret;
 }
 
 /* Write data to path through a temporary file in the same directory: fsync the
@@ -526,7 +532,9 @@ int manual_put(struct manual_source *ms, const char *id, json_t *svc, bool *crea
 	if ((ret = save(ms, err, errlen)) != 0)
 		goto undo;
 	json_decref(old);
-	publish(ms, id, rs);
+	if ((ret = publish(ms, id, rs)) < 0)
+		return berth_fail(err, errlen, ret,
+				  "saved, but not served until a restart: out of memory");
 	log_info("manual", "%s service %s", *created ? "added" : "replaced", id);
 	return 0;
 undo:
@@ -554,28 +562,39 @@ int manual_delete(struct manual_source *ms, const char *id, char *err, size_t er
 		return ret;
 	}
 	json_decref(old);
-	publish(ms, id, NULL);
+	if ((ret = publish(ms, id, NULL)) < 0)
+		return berth_fail(err, errlen, ret,
+				  "removed from the file, but still served until a restart: out of "
+				  "memory");
 	log_info("manual", "removed service %s", id);
 	return 0;
 }
 
-/* Give every service its records again (after the default TTL changed). */
-static void republish_defaults(struct manual_source *ms)
+/* Give every service that follows the default TTL its records again. A service whose
+ * records cannot be rebuilt keeps its old ones (logged). 0, or the first failure. */
+static int republish_defaults(struct manual_source *ms)
 {
 	const char *id;
 	json_t *svc;
+	int first = 0;
 
 	json_object_foreach(ms->services, id, svc)
 	{
+		int ret;
 		if (json_integer_value(json_object_get(svc, "ttl")) >= 0)
 			continue;
 		struct recset *rs = build(ms, svc);
-		if (rs != NULL)
-			publish(ms, id, rs);
-		else
+		if (rs != NULL) {
+			ret = publish(ms, id, rs);
+		} else {
+			ret = -ENOMEM;
 			log_error("manual",
 				  "service %s: cannot rebuild its records (out of memory)", id);
+		}
+		if (first == 0)
+			first = ret;
 	}
+	return first;
 }
 
 int manual_set_ttl(struct manual_source *ms, uint32_t ttl, char *err, size_t errlen)
@@ -592,7 +611,10 @@ int manual_set_ttl(struct manual_source *ms, uint32_t ttl, char *err, size_t err
 		ms->api_ttl = old;
 		return ret;
 	}
-	republish_defaults(ms);
+	if ((ret = republish_defaults(ms)) < 0)
+		return berth_fail(err, errlen, ret,
+				  "saved, but some services keep their old TTL until a restart: "
+				  "out of memory");
 	log_info("manual", "default TTL of manual services is now %u", ttl);
 	return 0;
 }
@@ -709,7 +731,7 @@ static void load(struct manual_source *ms)
 			bad++;
 			continue;
 		}
-		publish(ms, id, rs);
+		(void)publish(ms, id, rs); /* logged; kept in the file and served after a restart */
 	}
 	json_decref(doc);
 	log_info("manual", "%s: %zu services", ms->path, json_object_size(ms->services));

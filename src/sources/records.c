@@ -537,7 +537,14 @@ static int load(struct records_source *rs)
 	struct recset *set = NULL;
 	int ret = watch_read_file(rs->path, &text, &len);
 	if (ret == -ENOENT && rs->loaded) {
-		registry_set(rs->reg, ORIGIN_RECORDS, rs->path, NULL);
+		int r = registry_set(rs->reg, ORIGIN_RECORDS, rs->path, NULL);
+		if (r < 0) {
+			log_error("records",
+				  "%s: removed, but its records stay until the next reload (%s)",
+				  rs->path, berth_strerror(r));
+			ret = r;
+			goto out;
+		}
 		rs->loaded = false;
 		log_info("records", "%s: removed", rs->path);
 	}
@@ -559,14 +566,19 @@ static int load(struct records_source *rs)
 		log_error("records", "%s: %s; keeping its records", rs->path, strerror(-ret));
 		goto out;
 	}
-	log_info("records", "%s: %zu records%s", rs->path, recset_count(set),
-		 ret > 0 ? ", bad lines skipped" : "");
-	rs->records = recset_count(set);
-	rs->bad = (unsigned)ret;
-	registry_set(rs->reg, ORIGIN_RECORDS, rs->path, set);
+	unsigned bad = (unsigned)ret;
+	size_t count = recset_count(set);
+	ret = registry_set(rs->reg, ORIGIN_RECORDS, rs->path, set); /* takes set, even on failure */
 	set = NULL;
+	if (ret < 0) {
+		log_error("records", "%s: %s; keeping its records", rs->path, strerror(-ret));
+		goto out;
+	}
+	log_info("records", "%s: %zu records%s", rs->path, count,
+		 bad > 0 ? ", bad lines skipped" : "");
+	rs->records = count;
+	rs->bad = bad;
 	rs->loaded = true;
-	ret = 0;
 out:
 	recset_free(set);
 	free(text);

@@ -115,21 +115,37 @@ static const char *err_text(const char *body, size_t len, char *out, size_t outl
 
 /* ---- registry ---- */
 
-static void ctr_set(struct docker_source *s, struct ctr *c, struct recset *rs)
+/* The container's records (rs taken) into the registry. 0, or -ENOMEM (logged): the
+ * registry keeps what it had for the container. */
+static int ctr_set(struct docker_source *s, struct ctr *c, struct recset *rs)
 {
-	registry_set(s->reg, ORIGIN_DOCKER, c->id, rs);
+	int ret = registry_set(s->reg, ORIGIN_DOCKER, c->id, rs);
+	if (ret < 0) {
+		log_error("docker", "container %.12s: %s; keeping the previous records", c->id,
+			  berth_strerror(ret));
+		return ret;
+	}
 	if (!c->named)
 		s->named++;
 	c->named = true;
+	return 0;
 }
 
-static void ctr_unset(struct docker_source *s, struct ctr *c)
+/* The container's records out of the registry. 0, or -ENOMEM (logged): they stay until
+ * the next full list. */
+static int ctr_unset(struct docker_source *s, struct ctr *c)
 {
+	int ret;
 	if (!c->named)
-		return;
-	registry_set(s->reg, ORIGIN_DOCKER, c->id, NULL);
+		return 0;
+	if ((ret = registry_set(s->reg, ORIGIN_DOCKER, c->id, NULL)) < 0) {
+		log_error("docker", "container %.12s: %s; its records stay until the next re-list",
+			  c->id, berth_strerror(ret));
+		return ret;
+	}
 	c->named = false;
 	s->named--;
+	return 0;
 }
 
 static void cancel_inspect(struct docker_source *s, struct ctr *c)
@@ -141,13 +157,22 @@ static void cancel_inspect(struct docker_source *s, struct ctr *c)
 	}
 }
 
-/* The container is gone: its names go, and so does what we knew of it. */
+/* The container is gone: its names go, and so does what we knew of it. If the registry
+ * cannot drop its names (out of memory, logged), it stays known, unlisted, so the next
+ * re-list tries again. */
 static void ctr_forget(struct docker_source *s, struct ctr *c)
 {
 	cancel_inspect(s, c);
-	ctr_unset(s, c);
-	if (c->later)
+	if (c->later) {
 		event_free(c->later);
+		c->later = NULL;
+	}
+	if (ctr_unset(s, c) < 0) {
+		ctrs_dequeue(&s->ctrs, c);
+		c->listed = false;
+		c->running = false;
+		return;
+	}
 	ctrs_remove(&s->ctrs, c);
 }
 
