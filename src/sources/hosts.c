@@ -54,9 +54,10 @@ struct tok {
 	size_t len;
 };
 
-/* One line, comments already cut. 1 = bad (msg set), 0 = good or blank, <0 error. */
-static int parse_line(struct recset *out, const char *line, size_t len, uint32_t ttl, char *msg,
-		      size_t msglen)
+/* One line, comments already cut. 0, with *bad true and the reason in msg when the line is
+ * bad (nothing added); or a negative error. */
+static int parse_line(struct recset *out, const char *line, size_t len, uint32_t ttl, bool *bad,
+		      char *msg, size_t msglen)
 {
 	struct tok t[MAX_TOKENS];
 	size_t n = 0;
@@ -75,8 +76,9 @@ static int parse_line(struct recset *out, const char *line, size_t len, uint32_t
 		while (i < len && !is_space(line[i]))
 			i++;
 		if (n == MAX_TOKENS) {
+			*bad = true;
 			snprintf(msg, msglen, "more than %d names", MAX_TOKENS - 1);
-			return 1;
+			return 0;
 		}
 		t[n++] = (struct tok){ line + start, i - start };
 	}
@@ -84,27 +86,31 @@ static int parse_line(struct recset *out, const char *line, size_t len, uint32_t
 		return 0;
 	if (t[0].len >= sizeof(ip)) {
 		show(shown, sizeof(shown), t[0].s, t[0].len);
+		*bad = true;
 		snprintf(msg, msglen, "invalid address \"%s\"", shown);
-		return 1;
+		return 0;
 	}
 	memcpy(ip, t[0].s, t[0].len);
 	ip[t[0].len] = '\0';
 	if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1) {
 		show(shown, sizeof(shown), t[0].s, t[0].len);
+		*bad = true;
 		snprintf(msg, msglen, "invalid address \"%s\"", shown);
-		return 1;
+		return 0;
 	}
 	if (n == 1) {
 		show(shown, sizeof(shown), t[0].s, t[0].len);
+		*bad = true;
 		snprintf(msg, msglen, "address \"%s\" without a name", shown);
-		return 1;
+		return 0;
 	}
 	/* Check every name before adding any: a bad line adds nothing. */
 	for (size_t k = 1; k < n; k++) {
 		if (!host_name_ok(t[k].s, t[k].len)) {
 			show(shown, sizeof(shown), t[k].s, t[k].len);
+			*bad = true;
 			snprintf(msg, msglen, "invalid name \"%s\"", shown);
-			return 1;
+			return 0;
 		}
 	}
 	memcpy(first, t[1].s, t[1].len);
@@ -139,10 +145,11 @@ int hosts_parse(struct recset *out, const char *file, const char *text, size_t l
 		const char *hash = memchr(line, '#', linelen);
 		if (hash != NULL)
 			linelen = (size_t)(hash - line);
-		int ret = parse_line(out, line, linelen, ttl, msg, sizeof(msg));
+		bool bad_line = false;
+		int ret = parse_line(out, line, linelen, ttl, &bad_line, msg, sizeof(msg));
 		if (ret < 0)
 			return ret;
-		if (ret > 0) {
+		if (bad_line) {
 			bad++;
 			if (on_error != NULL)
 				on_error(arg, file, lineno, msg);
