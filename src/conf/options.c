@@ -12,6 +12,7 @@
 
 #include "conf/optparse.h"
 #include "conf/options.h"
+#include "util/err.h"
 #include "util/log.h"
 
 #define TTL_MAX 2147483647UL
@@ -31,18 +32,18 @@ static int check_name(char *s, bool empty_ok)
 	if (len == 0)
 		return empty_ok ? 0 : -1;
 	if (len > 253)
-		return -1;
+		return -EINVAL;
 	for (size_t i = 0; i <= len; i++) {
 		char ch = s[i];
 
 		if (ch == '.' || ch == '\0') {
 			if (label == 0 || label > 63 || s[i - 1] == '-')
-				return -1;
+				return -EINVAL;
 			label = 0;
 			continue;
 		}
 		if (!(isalnum((unsigned char)ch) || ch == '_' || (ch == '-' && label > 0)))
-			return -1;
+			return -EINVAL;
 		label++;
 	}
 	return 0;
@@ -569,7 +570,7 @@ static int set_defaults(struct serve_conf *c)
 	c->udp_size = 1232;
 	c->tcp_idle_ms = 10000;
 	if (addr_parse(&c->http, "127.0.0.1:8053", 0) < 0)
-		return -1;
+		return -EINVAL;
 	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
 		strcpy(host, "localhost");
 	c->domain = strdup("docker");
@@ -577,7 +578,9 @@ static int set_defaults(struct serve_conf *c)
 	c->resolv_conf = strdup("/etc/resolv.conf");
 	c->node = strdup(host);
 	c->state_dir = strdup("/var/lib/berth");
-	return c->domain && c->environment && c->resolv_conf && c->node && c->state_dir ? 0 : -1;
+	if (!c->domain || !c->environment || !c->resolv_conf || !c->node || !c->state_dir)
+		return -ENOMEM;
+	return 0;
 }
 
 /* Defaults that depend on what was given: listen, the ACL and Docker. */
@@ -600,50 +603,38 @@ static int fill_unset(struct serve_conf *c, char *err, size_t errlen)
 	if (dh && *dh) {
 		if (set_docker(c, NULL, dh, why, sizeof(why)) == 0)
 			return 0;
-		if (err && errlen)
-			snprintf(err, errlen,
-				 "DOCKER_HOST: \"%.200s\" %s; set --docker to override it", dh,
-				 why);
-		return -1;
+		return berth_fail(err, errlen, -EINVAL,
+				  "DOCKER_HOST: \"%.200s\" %s; set --docker to override it", dh,
+				  why);
 	}
 	if (set_docker(c, NULL, "unix:///var/run/docker.sock", why, sizeof(why)) == 0)
 		return 0;
 fail:
-	if (err && errlen)
-		snprintf(err, errlen, "setting defaults failed: out of memory");
-	return -1;
+	return berth_fail(err, errlen, -ENOMEM, "setting defaults failed: out of memory");
 }
 
-enum conf_result conf_parse_serve(struct serve_conf *c, int argc, char **argv, char *err,
-				  size_t errlen)
+int conf_parse_serve(struct serve_conf *c, int argc, char **argv, bool *exited, char *err,
+		     size_t errlen)
 {
-	enum conf_result res = CONF_ERROR;
+	int ret;
 
 	memset(c, 0, sizeof(*c));
+	*exited = false;
 	if (err && errlen)
 		err[0] = '\0';
-	if (set_defaults(c) < 0) {
-		if (err && errlen)
-			snprintf(err, errlen, "setting defaults failed: out of memory");
+	if ((ret = set_defaults(c)) < 0) {
+		berth_fail(err, errlen, ret, "setting defaults failed: out of memory");
 		goto out;
 	}
-	switch (optparse_parse(&serve_cmd, c, argc, argv, err, errlen)) {
-	case OPTPARSE_OK:
-		break;
-	case OPTPARSE_EXIT:
-		res = CONF_EXIT;
+	if ((ret = optparse_parse(&serve_cmd, c, argc, argv, exited, err, errlen)) < 0 || *exited)
 		goto out;
-	case OPTPARSE_ERROR:
-		goto out;
-	}
-	if (fill_unset(c, err, errlen) < 0)
+	if ((ret = fill_unset(c, err, errlen)) < 0)
 		goto out;
 	conf_upstreams_from_resolv(c, c->resolv_conf);
-	res = CONF_OK;
+	return 0;
 out:
-	if (res != CONF_OK)
-		conf_clear(c);
-	return res;
+	conf_clear(c);
+	return ret;
 }
 
 void conf_clear(struct serve_conf *c)
@@ -726,7 +717,7 @@ static int parse_ns(struct addr *out, char *word)
 	if (pct)
 		*pct = '\0';
 	if (!is_ip(word))
-		return -1;
+		return -EINVAL;
 	return addr_parse(out, word, 53);
 }
 

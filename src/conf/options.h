@@ -55,17 +55,14 @@ struct serve_conf {
 	struct strv networks;     /* --network NAME, repeatable: only these networks' addresses */
 };
 
-enum conf_result {
-	CONF_OK = 0,     /* run */
-	CONF_EXIT = 1,   /* --help / --version printed: exit 0 */
-	CONF_ERROR = 2,  /* error message in err: exit 2 */
-};
-
 /* Fill c from the environment (BERTH_*), then argv (argv[0] is the subcommand
  * or program name). Command line wins over environment. Repeatable options given
- * in the environment are separated by commas or spaces. */
-enum conf_result conf_parse_serve(struct serve_conf *c, int argc, char **argv,
-                                  char *err, size_t errlen);
+ * in the environment are separated by commas or spaces.
+ * 0 with *exited false: run with c (conf_clear it after). 0 with *exited true: --help or
+ * --version was printed, exit 0. A negative code with the message in err: exit 2. Unless it
+ * returns 0 with *exited false, c is already cleared. */
+int conf_parse_serve(struct serve_conf *c, int argc, char **argv, bool *exited, char *err,
+		     size_t errlen);
 /* Print the --help text of `berth serve` to f. */
 void conf_usage_serve(FILE *f);
 void conf_clear(struct serve_conf *c);

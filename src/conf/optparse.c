@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/err.h"
 #include "util/log.h"
 
 #ifndef BERTH_VERSION
@@ -25,25 +26,11 @@ int optparse_why(char *why, size_t n, const char *fmt, ...)
 	va_list ap;
 
 	if (!why || n == 0)
-		return -1;
+		return -EINVAL;
 	va_start(ap, fmt);
 	vsnprintf(why, n, fmt, ap);
 	va_end(ap);
-	return -1;
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
+	return -EINVAL;
 }
 
 int optparse_number(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
@@ -51,20 +38,20 @@ int optparse_number(const char *v, unsigned long lo, unsigned long hi, unsigned 
 	unsigned long x = 0;
 
 	if (!v || !*v)
-		return -1;
+		return -EINVAL;
 	for (const char *p = v; *p; p++) {
 		if (*p < '0' || *p > '9')
-			return -1;
+			return -EINVAL;
 		unsigned long d = (unsigned long)(*p - '0');
 
 		if (x > (ULONG_MAX - d) / 10)
-			return -1;
+			return -EINVAL;
 		x = x * 10 + d;
 		if (x > hi)
-			return -1;
+			return -EINVAL;
 	}
 	if (x < lo)
-		return -1;
+		return -EINVAL;
 	*out = x;
 	return 0;
 }
@@ -84,7 +71,7 @@ int optparse_bool(const char *v, bool *out)
 			return 0;
 		}
 	}
-	return -1;
+	return -EINVAL;
 }
 
 int optparse_set_str(char **field, const char *v, char *why, size_t n)
@@ -177,7 +164,7 @@ static int apply(void *conf, const struct optparse_opt *o, const char *v, const 
 {
 	char why[WHY_MAX] = "";
 	bool b;
-	int ret = -1;
+	int ret = -EINVAL;
 
 	switch (o->kind) {
 	case OPTPARSE_FLAG:
@@ -202,8 +189,8 @@ static int apply(void *conf, const struct optparse_opt *o, const char *v, const 
 		return 0;
 	if (!why[0])
 		snprintf(why, sizeof(why), "is not valid (want %s)", o->arg ? o->arg : "a flag");
-	set_err(err, errlen, "%s: \"%.200s\" %s", src, v ? v : "", why);
-	return -1;
+	return berth_fail(err, errlen, ret < 0 ? ret : -EINVAL, "%s: \"%.200s\" %s", src,
+			  v ? v : "", why);
 }
 
 /* Apply BERTH_<NAME> when set and not empty; lists split on commas and spaces. */
@@ -221,8 +208,7 @@ static int apply_env(void *conf, const struct optparse_opt *o, char *err, size_t
 		return apply(conf, o, v, name, err, errlen);
 	copy = strdup(v);
 	if (!copy) {
-		set_err(err, errlen, "%s: out of memory", name);
-		return -1;
+		return berth_fail(err, errlen, -ENOMEM, "%s: out of memory", name);
 	}
 	for (char *t = strtok_r(copy, ", \t\n", &save); t; t = strtok_r(NULL, ", \t\n", &save)) {
 		ret = apply(conf, o, t, name, err, errlen);
@@ -308,21 +294,22 @@ static bool given(const struct optparse_opt *o, const struct optparse_opt *const
 	return false;
 }
 
-enum optparse_result optparse_parse(const struct optparse_cmd *cmd, void *conf, int argc,
-				    char **argv, char *err, size_t errlen)
+int optparse_parse(const struct optparse_cmd *cmd, void *conf, int argc, char **argv, bool *exited,
+		   char *err, size_t errlen)
 {
 	const struct optparse_opt **opt = NULL;
 	const char **val = NULL;
-	enum optparse_result res = OPTPARSE_ERROR;
+	int ret = -EINVAL;
 	size_t ntoks = 0, cap = argc > 0 ? (size_t)argc : 1;
 	char src[ENV_MAX];
 
+	*exited = false;
 	if (err && errlen)
 		err[0] = '\0';
 	opt = calloc(cap, sizeof(*opt));
 	val = calloc(cap, sizeof(*val));
 	if (!opt || !val) {
-		set_err(err, errlen, "out of memory");
+		ret = berth_fail(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 
@@ -338,14 +325,16 @@ enum optparse_result optparse_parse(const struct optparse_cmd *cmd, void *conf, 
 			a = "--help";
 		if (strcmp(a, "--") == 0) {
 			if (i + 1 < argc) {
-				set_err(err, errlen, "unexpected argument \"%.200s\" (see --help)",
-					argv[i + 1]);
+				berth_fail(err, errlen, -EINVAL,
+					   "unexpected argument \"%.200s\" (see --help)",
+					   argv[i + 1]);
 				goto out;
 			}
 			break;
 		}
 		if (strncmp(a, "--", 2) != 0) {
-			set_err(err, errlen, "unexpected argument \"%.200s\" (see --help)", a);
+			berth_fail(err, errlen, -EINVAL,
+				   "unexpected argument \"%.200s\" (see --help)", a);
 			goto out;
 		}
 		name = a + 2;
@@ -354,7 +343,8 @@ enum optparse_result optparse_parse(const struct optparse_cmd *cmd, void *conf, 
 		if ((len == 4 && !strncmp(name, "help", 4)) ||
 		    (len == 7 && !strncmp(name, "version", 7))) {
 			if (eq) {
-				set_err(err, errlen, "--%.*s: takes no value", (int)len, name);
+				berth_fail(err, errlen, -EINVAL, "--%.*s: takes no value", (int)len,
+					   name);
 				goto out;
 			}
 			if (len == 4)
@@ -362,13 +352,14 @@ enum optparse_result optparse_parse(const struct optparse_cmd *cmd, void *conf, 
 			else
 				printf("berth %s\n", BERTH_VERSION);
 			fflush(stdout);
-			res = OPTPARSE_EXIT;
+			*exited = true;
+			ret = 0;
 			goto out;
 		}
 		o = find(cmd, name, len);
 		if (!o) {
-			set_err(err, errlen, "--%.*s: unknown option (see --help)",
-				(int)(len > 100 ? 100 : len), name);
+			berth_fail(err, errlen, -EINVAL, "--%.*s: unknown option (see --help)",
+				   (int)(len > 100 ? 100 : len), name);
 			goto out;
 		}
 		if (eq) {
@@ -378,8 +369,8 @@ enum optparse_result optparse_parse(const struct optparse_cmd *cmd, void *conf, 
 		} else if (i + 1 < argc) {
 			val[ntoks] = argv[++i];
 		} else {
-			set_err(err, errlen, "--%s: needs a value (%s)", o->name,
-				o->arg ? o->arg : "a value");
+			berth_fail(err, errlen, -EINVAL, "--%s: needs a value (%s)", o->name,
+				   o->arg ? o->arg : "a value");
 			goto out;
 		}
 		opt[ntoks++] = o;
@@ -387,16 +378,16 @@ enum optparse_result optparse_parse(const struct optparse_cmd *cmd, void *conf, 
 
 	for (size_t i = 0; i < cmd->nopts; i++)
 		if (!given(&cmd->opts[i], opt, ntoks) &&
-		    apply_env(conf, &cmd->opts[i], err, errlen) < 0)
+		    (ret = apply_env(conf, &cmd->opts[i], err, errlen)) < 0)
 			goto out;
 	for (size_t i = 0; i < ntoks; i++) {
 		snprintf(src, sizeof(src), "--%s", opt[i]->name);
-		if (apply(conf, opt[i], val[i], src, err, errlen) < 0)
+		if ((ret = apply(conf, opt[i], val[i], src, err, errlen)) < 0)
 			goto out;
 	}
-	res = OPTPARSE_OK;
+	ret = 0;
 out:
 	free(val);
 	free(opt);
-	return res;
+	return ret;
 }

@@ -8,7 +8,7 @@
 
 struct optparse_opt;
 
-/* Store v into conf for o. 0, or -1 with the reason in why, worded to follow the value:
+/* Store v into conf for o. 0, or a negative code (-EINVAL, -ENOMEM) with the reason in why, worded to follow the value:
  * `--ttl: "abc" <why>`, e.g. "is not a number of seconds (0..10)". */
 typedef int (*optparse_setter)(void *conf, const struct optparse_opt *o, const char *v, char *why,
 			       size_t n);
@@ -54,21 +54,18 @@ struct optparse_cmd {
 	size_t nopts;
 };
 
-enum optparse_result {
-	OPTPARSE_OK = 0,    /* run */
-	OPTPARSE_EXIT = 1,  /* --help or --version printed on stdout: exit 0 */
-	OPTPARSE_ERROR = 2, /* message in err: exit 2 */
-};
-
 /* Apply argv (argv[0] is the subcommand or program name) and the BERTH_* variables to conf,
  * which the caller has filled with defaults. The command line is read first, so --help and
  * --version (-h too) work whatever the environment holds; a variable is read only for an
  * option the command line leaves out, so the command line wins, and a repeatable option given
  * there replaces the environment's list. Variables are applied in table order, then the
- * command line in its order. An empty variable counts as unset. On error, err names the
- * option or variable, and conf may hold part of the values: the caller clears it. */
-enum optparse_result optparse_parse(const struct optparse_cmd *cmd, void *conf, int argc,
-				    char **argv, char *err, size_t errlen);
+ * command line in its order. An empty variable counts as unset.
+ * 0 with *exited false: run. 0 with *exited true: --help or --version was printed on stdout,
+ * nothing else was applied, exit 0. A negative code (-EINVAL bad usage, -ENOMEM) with the
+ * message in err naming the option or variable: exit 2; conf may hold part of the values,
+ * and the caller clears it. */
+int optparse_parse(const struct optparse_cmd *cmd, void *conf, int argc, char **argv, bool *exited,
+		   char *err, size_t errlen);
 
 /* Print the --help text of cmd to f: usage, about, the options with their variables and
  * defaults, --help and --version, the notes. Lines stay within 80 columns. */
@@ -79,11 +76,11 @@ void optparse_env_name(const struct optparse_opt *o, char *buf, size_t len);
 
 /* Helpers for setters. */
 
-/* Format the reason into why and return -1. */
+/* Format the reason into why and return -EINVAL. */
 int optparse_why(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Decimal digits only, within lo..hi: 0 and *out, or -1. */
+/* Decimal digits only, within lo..hi: 0 and *out, or -EINVAL. */
 int optparse_number(const char *v, unsigned long lo, unsigned long hi, unsigned long *out);
-/* true/false, 1/0, yes/no, on/off in any case: 0 and *out, or -1. */
+/* true/false, 1/0, yes/no, on/off in any case: 0 and *out, or -EINVAL. */
 int optparse_bool(const char *v, bool *out);
 /* Replace the string *field with a copy of v. */
 int optparse_set_str(char **field, const char *v, char *why, size_t n);

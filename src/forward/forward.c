@@ -14,6 +14,7 @@
 #include <unbound-event.h>
 #include <unbound.h>
 
+#include "util/err.h"
 #include "util/log.h"
 
 /* A query unbound has not finished by then gets SERVFAIL: below the 5 s a client
@@ -396,34 +397,35 @@ fail:
 	reply_header(query, qlen, rcode, done, arg);
 }
 
-struct forwarder *forwarder_new(struct event_base *base, const struct addr *upstreams,
-				size_t nupstreams, char *err, size_t errlen)
+int forwarder_new(struct event_base *base, const struct addr *upstreams, size_t nupstreams,
+		  struct forwarder **out, char *err, size_t errlen)
 {
 	struct forwarder *f = NULL;
 	char ip[64];
 	char spec[96];
 	int ret;
 
+	*out = NULL;
 	if (!base || !upstreams || nupstreams == 0) {
-		snprintf(err, errlen, "no upstream resolver to forward to");
+		ret = berth_fail(err, errlen, -EINVAL, "no upstream resolver to forward to");
 		goto fail;
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f) {
-		snprintf(err, errlen, "out of memory");
+		ret = berth_fail(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	f->base = base;
 	f->ctx = ub_ctx_create_event(base);
 	if (!f->ctx) {
-		snprintf(err, errlen, "cannot create the libunbound context");
+		ret = berth_fail(err, errlen, -ENOMEM, "cannot create the libunbound context");
 		goto fail;
 	}
 	for (size_t i = 0; i < sizeof(ub_options) / sizeof(ub_options[0]); i++) {
 		ret = ub_ctx_set_option(f->ctx, ub_options[i].name, ub_options[i].value);
 		if (ret != 0) {
-			snprintf(err, errlen, "libunbound option %s %s: %s", ub_options[i].name,
-				 ub_options[i].value, ub_strerror(ret));
+			ret = berth_fail(err, errlen, BERTH_ERROR, "libunbound option %s %s: %s",
+					 ub_options[i].name, ub_options[i].value, ub_strerror(ret));
 			goto fail;
 		}
 	}
@@ -431,21 +433,24 @@ struct forwarder *forwarder_new(struct event_base *base, const struct addr *upst
 		int fam = upstreams[i].ss.ss_family;
 
 		if (fam != AF_INET && fam != AF_INET6) {
-			snprintf(err, errlen, "upstream %zu: not an IP address", i + 1);
+			ret = berth_fail(err, errlen, -EINVAL, "upstream %zu: not an IP address",
+					 i + 1);
 			goto fail;
 		}
 		addr_ip_str(&upstreams[i], ip, sizeof(ip));
 		snprintf(spec, sizeof(spec), "%s@%u", ip, (unsigned)addr_port(&upstreams[i]));
 		ret = ub_ctx_set_fwd(f->ctx, spec);
 		if (ret != 0) {
-			snprintf(err, errlen, "upstream %s: %s", spec, ub_strerror(ret));
+			ret = berth_fail(err, errlen, -EINVAL, "upstream %s: %s", spec,
+					 ub_strerror(ret));
 			goto fail;
 		}
 	}
-	return f;
+	*out = f;
+	return 0;
 fail:
 	forwarder_free(f);
-	return NULL;
+	return ret;
 }
 
 void forwarder_free(struct forwarder *f)

@@ -16,10 +16,11 @@ struct forwarder;
  * (same ID and question as the query, TC set if it did not fit max_size). */
 typedef void (*forward_done_fn)(void *arg, const uint8_t *resp, size_t len);
 
-/* upstreams: loopback or remote resolvers, at least one. Returns NULL with a
- * message in err on failure. */
-struct forwarder *forwarder_new(struct event_base *base, const struct addr *upstreams,
-                                size_t nupstreams, char *err, size_t errlen);
+/* upstreams: loopback or remote resolvers, at least one. 0 and *out, or a negative
+ * code (-EINVAL: no or a bad upstream; -ENOMEM; BERTH_ERROR: libunbound refused an
+ * option) with a message in err. */
+int forwarder_new(struct event_base *base, const struct addr *upstreams, size_t nupstreams,
+		  struct forwarder **out, char *err, size_t errlen);
 void forwarder_free(struct forwarder *f);
 
 /* Resolve the question of query (a parsed, valid DNS query) upstream and call

@@ -26,6 +26,7 @@
 #include "conf/options.h"
 #include "http/internal.h"
 #include "util/clock.h"
+#include "util/err.h"
 #include "util/log.h"
 
 #define ALL_METHODS                                                                                \
@@ -646,30 +647,30 @@ static int listen_on(const struct addr *a, char *err, size_t errlen)
 	return fd;
 fail:;
 	int e = errno;
-	snprintf(err, errlen,
-		 "HTTP: cannot listen on %s: %s; choose another address with --http ADDR:PORT "
-		 "(or BERTH_HTTP), or turn HTTP off with --http none%s",
-		 addr_str(a, text, sizeof(text)), strerror(e),
-		 (e == EACCES && addr_port(a) < 1024) ? " (ports below 1024 need root)" : "");
 	if (fd >= 0)
 		close(fd);
-	return -e;
+	return berth_fail(err, errlen, -e,
+			  "HTTP: cannot listen on %s: %s; choose another address with --http "
+			  "ADDR:PORT (or BERTH_HTTP), or turn HTTP off with --http none%s",
+			  addr_str(a, text, sizeof(text)), strerror(e),
+			  (e == EACCES && addr_port(a) < 1024) ? " (ports below 1024 need root)" :
+								 "");
 }
 
-struct http_server *http_server_new(const struct http_deps *deps, char *err, size_t errlen)
+int http_server_new(const struct http_deps *deps, struct http_server **out, char *err,
+		    size_t errlen)
 {
 	struct http_server *hs;
 	int fd;
+	int ret = -ENOMEM;
 
-	if (deps == NULL || deps->base == NULL || deps->reg == NULL || deps->conf == NULL) {
-		snprintf(err, errlen, "HTTP: missing base, registry or configuration");
-		return NULL;
-	}
+	*out = NULL;
+	if (deps == NULL || deps->base == NULL || deps->reg == NULL || deps->conf == NULL)
+		return berth_fail(err, errlen, -EINVAL,
+				  "HTTP: missing base, registry or configuration");
 	hs = calloc(1, sizeof(*hs));
-	if (hs == NULL) {
-		snprintf(err, errlen, "HTTP: out of memory");
-		return NULL;
-	}
+	if (hs == NULL)
+		return berth_fail(err, errlen, -ENOMEM, "HTTP: out of memory");
 	hs->d = *deps;
 	if (hs->d.max_connections <= 0)
 		hs->d.max_connections = HTTP_MAX_CONNECTIONS;
@@ -679,7 +680,7 @@ struct http_server *http_server_new(const struct http_deps *deps, char *err, siz
 		hs->d.max_body = HTTP_MAX_BODY;
 	hs->conns = calloc((size_t)hs->d.max_connections, sizeof(*hs->conns));
 	if (hs->conns == NULL) {
-		snprintf(err, errlen, "HTTP: out of memory");
+		berth_fail(err, errlen, ret, "HTTP: out of memory");
 		goto fail;
 	}
 	hs->started = time(NULL);
@@ -687,7 +688,7 @@ struct http_server *http_server_new(const struct http_deps *deps, char *err, siz
 
 	hs->http = evhttp_new(deps->base);
 	if (hs->http == NULL) {
-		snprintf(err, errlen, "HTTP: out of memory");
+		berth_fail(err, errlen, ret, "HTTP: out of memory");
 		goto fail;
 	}
 	evhttp_set_allowed_methods(hs->http, ALL_METHODS);
@@ -697,19 +698,22 @@ struct http_server *http_server_new(const struct http_deps *deps, char *err, siz
 	evhttp_set_gencb(hs->http, dispatch, hs);
 
 	fd = listen_on(&deps->conf->http, err, errlen);
-	if (fd < 0)
+	if (fd < 0) {
+		ret = fd;
 		goto fail;
+	}
 	hs->bound = evhttp_accept_socket_with_handle(hs->http, fd);
 	if (hs->bound == NULL) {
 		close(fd);
-		snprintf(err, errlen, "HTTP: cannot accept connections (out of memory)");
+		berth_fail(err, errlen, ret, "HTTP: cannot accept connections (out of memory)");
 		goto fail;
 	}
 	hs->listener = evhttp_bound_socket_get_listener(hs->bound);
-	return hs;
+	*out = hs;
+	return 0;
 fail:
 	http_server_free(hs);
-	return NULL;
+	return ret;
 }
 
 void http_server_free(struct http_server *hs)

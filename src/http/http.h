@@ -54,8 +54,9 @@ struct http_deps {
 
 struct http_server;
 
-/* Listen on conf->http and serve on base. NULL with a message in err (e.g. the
- * address is in use). deps is copied; what it points to must outlive the server. */
-struct http_server *http_server_new(const struct http_deps *deps, char *err, size_t errlen);
+/* Listen on conf->http and serve on base. 0 and *out, or a negative code with a message in
+ * err (e.g. -EADDRINUSE). deps is copied; what it points to must outlive the server. */
+int http_server_new(const struct http_deps *deps, struct http_server **out, char *err,
+		    size_t errlen);
 /* Close the listener and every connection. */
 void http_server_free(struct http_server *hs);

@@ -75,10 +75,10 @@ static void put(struct http_server *hs, struct evhttp_request *req, const char *
 	body = http_body_json(hs, req);
 	if (body == NULL)
 		return;
-	svc = manual_service_parse(body, base, err, sizeof(err));
+	ret = manual_service_parse(body, base, &svc, err, sizeof(err));
 	json_decref(body);
-	if (svc == NULL) {
-		http_error(hs, req, 400, "%s", err);
+	if (ret < 0) {
+		fail(hs, req, ret, err); /* -EINVAL: 400 with the reason */
 		return;
 	}
 	copy = json_deep_copy(svc);

@@ -441,7 +441,7 @@ static void clean_id(const char *id, char out[65])
 }
 
 int naming_records(const struct container_facts *c, const struct naming_conf *conf,
-		   struct recset *out)
+		   struct recset *out, bool *ignored)
 {
 	struct ctx x = {.out = out, .ttl = conf == NULL ? 0 : conf->ttl};
 	char domain[NAME_BUF];
@@ -455,18 +455,19 @@ int naming_records(const struct container_facts *c, const struct naming_conf *co
 	bool host_mode;
 	int ret;
 
-	if (c == NULL || conf == NULL || out == NULL)
+	if (ignored != NULL)
+		*ignored = false;
+	if (c == NULL || conf == NULL || out == NULL || ignored == NULL)
 		return -EINVAL;
 
 	/* Who answers at all. */
 	v = setting(c, "ignore");
-	if (v != NULL && flag_set(v))
-		return 1;
-	if (c->paused || (!c->running && !conf->all))
-		return 1;
-	if ((c->health == HEALTH_STARTING || c->health == HEALTH_UNHEALTHY) &&
-	    !conf->include_unhealthy)
-		return 1;
+	if ((v != NULL && flag_set(v)) || c->paused || (!c->running && !conf->all) ||
+	    ((c->health == HEALTH_STARTING || c->health == HEALTH_UNHEALTHY) &&
+	     !conf->include_unhealthy)) {
+		*ignored = true;
+		return 0;
+	}
 
 	v = setting(c, "ttl");
 	if (v != NULL) {

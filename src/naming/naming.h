@@ -61,12 +61,13 @@ struct naming_conf {
 	const char *const *networks; /* --network filter (NULL-terminated), NULL = all */
 };
 
-/* Add every record the container should have to out. Returns 0, or 1 when the
- * container is ignored (berth.ignore, unhealthy, stopped without --all: it then
- * has no records), or a negative error. Names that are not valid DNS labels are
- * sanitised (lowercase, [a-z0-9-], at most 63 bytes), never rejected. */
+/* Add every record the container should have to out. 0, with *ignored true when the
+ * container answers nothing (berth.ignore, unhealthy, paused, stopped without --all: out
+ * is left as it was); or a negative error (-EINVAL for a NULL argument, -ENOMEM).
+ * Names that are not valid DNS labels are sanitised (lowercase, [a-z0-9-], at most 63
+ * bytes), never rejected. */
 int naming_records(const struct container_facts *c, const struct naming_conf *conf,
-                   struct recset *out);
+		   struct recset *out, bool *ignored);
 
 /* "My_App.1" -> "my-app-1": a valid DNS label (empty result if nothing usable). */
 void naming_label(const char *in, char *out, size_t outlen);

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "util/err.h"
 #include "util/log.h"
 
 #ifndef BERTH_VERSION
@@ -92,18 +93,6 @@ struct hc_client {
 	long timeout_ms, connect_ms;
 	size_t max_body, max_line;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *str_printf(const char *fmt, ...)
@@ -756,8 +745,8 @@ static int take_file(const char *path, char **out, const char *what, char *err, 
 	if (path == NULL || *path == '\0')
 		return 0;
 	if (access(path, R_OK) != 0) {
-		set_err(err, errlen, "TLS %s %s: %s", what, path, strerror(errno));
-		return -EINVAL;
+		return berth_fail(err, errlen, -EINVAL, "TLS %s %s: %s", what, path,
+				  strerror(errno));
 	}
 	*out = strdup(path);
 	return *out ? 0 : -ENOMEM;
@@ -779,9 +768,8 @@ static int parse_endpoint(struct endpoint *ep, const char *url, const char *what
 	if (strncmp(url, "unix://", 7) == 0) {
 		const char *path = url + 7;
 		if (path[0] != '/' || path[1] == '\0') {
-			set_err(err, errlen, "%s endpoint %s: want unix:///absolute/path", what,
-				url);
-			return -EINVAL;
+			return berth_fail(err, errlen, -EINVAL,
+					  "%s endpoint %s: want unix:///absolute/path", what, url);
 		}
 		ep->unix_path = strdup(path);
 		ep->base = strdup("http://localhost");
@@ -791,9 +779,9 @@ static int parse_endpoint(struct endpoint *ep, const char *url, const char *what
 	if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
 		bool https = url[4] == 's';
 		if (!host_ok(url + (https ? 8 : 7))) {
-			set_err(err, errlen, "%s endpoint %s: want %s://host:port", what, url,
-				https ? "https" : "http");
-			return -EINVAL;
+			return berth_fail(err, errlen, -EINVAL,
+					  "%s endpoint %s: want %s://host:port", what, url,
+					  https ? "https" : "http");
 		}
 		ep->tls = https;
 		ep->url = strdup(url);
@@ -803,10 +791,10 @@ static int parse_endpoint(struct endpoint *ep, const char *url, const char *what
 		ep->base = ep->url ? strdup(ep->url) : NULL;
 		return ep->base ? 0 : -ENOMEM;
 	}
-	set_err(err, errlen,
+	return berth_fail(
+		err, errlen, -EINVAL,
 		"%s endpoint %s: not supported (unix:///path, http://host:port, https://host:port)",
 		what, url);
-	return -EINVAL;
 }
 
 static int describe_endpoints(struct hc_client *c)
@@ -849,9 +837,8 @@ int hc_client_new(struct event_base *base, const struct hc_conf *conf, struct hc
 		goto fail;
 	if (conf->n_endpoints == 0 || conf->n_endpoints > HC_MAX_ENDPOINTS ||
 	    conf->endpoints == NULL) {
-		set_err(err, errlen, "%s: between 1 and %d endpoints, not %zu", what,
-			HC_MAX_ENDPOINTS, conf->n_endpoints);
-		rc = -EINVAL;
+		rc = berth_fail(err, errlen, -EINVAL, "%s: between 1 and %d endpoints, not %zu",
+				what, HC_MAX_ENDPOINTS, conf->n_endpoints);
 		goto fail;
 	}
 	for (size_t i = 0; i < conf->n_endpoints; i++) {
@@ -868,10 +855,10 @@ int hc_client_new(struct event_base *base, const struct hc_conf *conf, struct hc
 	bool files = (conf->tls_ca && *conf->tls_ca) || (conf->tls_cert && *conf->tls_cert) ||
 		     (conf->tls_key && *conf->tls_key);
 	if (files && any_plain) {
-		set_err(err, errlen,
+		rc = berth_fail(
+			err, errlen, -EINVAL,
 			"%s endpoints: TLS files given with a plain http:// endpoint (use https://)",
 			what);
-		rc = -EINVAL;
 		goto fail;
 	}
 	if (any_tls) {
@@ -883,9 +870,9 @@ int hc_client_new(struct event_base *base, const struct hc_conf *conf, struct hc
 		if (rc < 0)
 			goto fail;
 		if ((c->cert == NULL) != (c->key == NULL)) {
-			set_err(err, errlen, "TLS client %s given without its %s",
-				c->cert ? "certificate" : "key", c->cert ? "key" : "certificate");
-			rc = -EINVAL;
+			rc = berth_fail(err, errlen, -EINVAL, "TLS client %s given without its %s",
+					c->cert ? "certificate" : "key",
+					c->cert ? "key" : "certificate");
 			goto fail;
 		}
 	}
@@ -902,7 +889,7 @@ int hc_client_new(struct event_base *base, const struct hc_conf *conf, struct hc
 	return 0;
 fail:
 	if (rc == -ENOMEM && err && errlen && !*err)
-		set_err(err, errlen, "out of memory");
+		berth_fail(err, errlen, rc, "out of memory");
 	hc_client_free(c);
 	return rc;
 }

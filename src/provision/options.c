@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "provision/lookup.h"
+#include "util/err.h"
 #include "util/log.h"
 
 static int set_zone(void *conf, const struct optparse_opt *o, const char *v, char *why, size_t n)
@@ -177,21 +178,19 @@ void provision_usage(FILE *f)
 	optparse_usage(&provision_cmd, f);
 }
 
-enum optparse_result provision_conf_parse(struct provision_conf *c, int argc, char **argv,
-					  char *err, size_t errlen)
+int provision_conf_parse(struct provision_conf *c, int argc, char **argv, bool *exited, char *err,
+			 size_t errlen)
 {
-	enum optparse_result res;
+	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->stop_timeout = 10;
 	c->timeout = 5;
 	c->log_level = LOG_INFO;
-	res = optparse_parse(&provision_cmd, c, argc, argv, err, errlen);
-	if (res != OPTPARSE_OK)
-		return res;
-	if (c->zone[0] == '\0') {
-		snprintf(err, errlen, "--zone is required (or BERTH_ZONE)");
-		return OPTPARSE_ERROR;
-	}
-	return OPTPARSE_OK;
+	ret = optparse_parse(&provision_cmd, c, argc, argv, exited, err, errlen);
+	if (ret < 0 || *exited)
+		return ret;
+	if (c->zone[0] == '\0')
+		return berth_fail(err, errlen, -EINVAL, "--zone is required (or BERTH_ZONE)");
+	return 0;
 }

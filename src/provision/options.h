@@ -26,9 +26,9 @@ struct provision_conf {
 };
 
 /* Fill c with the defaults, then from BERTH_* variables and argv (argv[0] is the command's
- * name), the command line winning. OPTPARSE_EXIT when --help or --version was printed (exit
- * 0); OPTPARSE_ERROR with a message naming the option in err (exit 2). */
-enum optparse_result provision_conf_parse(struct provision_conf *c, int argc, char **argv,
-					  char *err, size_t errlen);
+ * name), the command line winning. 0, with *exited true when --help or --version was printed
+ * (exit 0); or a negative code with a message naming the option in err (exit 2). */
+int provision_conf_parse(struct provision_conf *c, int argc, char **argv, bool *exited, char *err,
+			 size_t errlen);
 /* Print the --help text of `berth provision` to f. */
 void provision_usage(FILE *f);

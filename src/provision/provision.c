@@ -282,16 +282,14 @@ int provision_main(int argc, char **argv)
 	sigset_t sigs;
 	int status = 0;
 
-	switch (provision_conf_parse(&conf, argc, argv, err, sizeof(err))) {
-	case OPTPARSE_OK:
-		break;
-	case OPTPARSE_EXIT:
-		return 0;
-	case OPTPARSE_ERROR:
+	bool exited;
+	if (provision_conf_parse(&conf, argc, argv, &exited, err, sizeof(err)) < 0) {
 		fprintf(stderr, "berth provision: %s\n", err);
 		fprintf(stderr, "Try `berth provision --help`.\n");
 		return 2;
 	}
+	if (exited)
+		return 0;
 	log_setup(conf.log_level, conf.log_json);
 	/* Stopping a container may take stop-timeout seconds: the request must outlive it. */
 	if (provision_engine_new(conf.docker[0] ? conf.docker : NULL,

@@ -13,6 +13,7 @@
 #include <urcu.h>
 
 #include "server/answer_loop.h"
+#include "util/err.h"
 #include "util/log.h"
 
 struct answer_loop {
@@ -45,22 +46,30 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
-struct answer_loop *answer_loop_new(void)
+int answer_loop_new(struct answer_loop **out)
 {
 	struct answer_loop *l = calloc(1, sizeof(*l));
+	int ret = -ENOMEM;
+
+	*out = NULL;
 	if (l == NULL)
-		return NULL;
+		return -ENOMEM;
 	l->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (l->stop_fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
 	l->base = event_base_new();
-	if (l->stop_fd < 0 || l->base == NULL)
+	if (l->base == NULL)
 		goto fail;
 	l->stop_ev = event_new(l->base, l->stop_fd, EV_READ | EV_PERSIST, on_stop, l);
 	if (l->stop_ev == NULL || event_add(l->stop_ev, NULL) != 0)
 		goto fail;
-	return l;
+	*out = l;
+	return 0;
 fail:
 	answer_loop_free(l);
-	return NULL;
+	return ret;
 }
 
 struct event_base *answer_loop_base(const struct answer_loop *l)

@@ -7,8 +7,8 @@ struct event_base;
 struct answer_loop;
 
 /* A loop not yet running: register its events on answer_loop_base() first,
- * from the calling thread. NULL when out of memory or descriptors. */
-struct answer_loop *answer_loop_new(void);
+ * from the calling thread. 0 and *out, or -ENOMEM, or -EMFILE and the like (descriptors). */
+int answer_loop_new(struct answer_loop **out);
 /* The loop's event_base. Once answer_loop_start has returned 0, only the loop's
  * own thread touches it (libevent here is not built thread-safe), until
  * answer_loop_stop has returned. */

@@ -25,6 +25,7 @@
 #include "sources/source.h"
 #include "store/registry.h"
 #include "util/clock.h"
+#include "util/err.h"
 #include "util/hostip.h"
 #include "util/log.h"
 
@@ -99,11 +100,9 @@ static const char *ns_address(const struct serve_conf *c, char *buf, size_t len)
 	return NULL;
 }
 
-/* Keep a started source; self NULL (it did not start, the reason is logged) is an error. */
+/* Keep a started source. */
 static int add_source(struct serve *s, const struct source_ops *ops, void *self)
 {
-	if (self == NULL)
-		return -EINVAL;
 	struct source *v = realloc(s->sources, (s->nsources + 1) * sizeof(*v));
 	if (v == NULL) {
 		log_error("serve", "out of memory");
@@ -115,9 +114,9 @@ static int add_source(struct serve *s, const struct source_ops *ops, void *self)
 	return 0;
 }
 
-/* The Docker source, unless --docker none (NULL then, or on error). It starts
- * even when no engine answers yet, and connects when one appears. */
-static struct docker_source *start_docker(struct serve *s)
+/* The Docker source. It starts even when no engine answers yet, and connects when one
+ * appears. 0, or a negative code (logged). */
+static int start_docker(struct serve *s)
 {
 	const struct serve_conf *c = &s->conf;
 	if (c->host_ip != NULL)
@@ -141,7 +140,14 @@ static struct docker_source *start_docker(struct serve *s)
 			.networks = c->networks.n > 0 ? (const char *const *)c->networks.v : NULL,
 		},
 	};
-	return docker_source_new(s->base, s->reg, &dc);
+	struct docker_source *ds;
+	char err[300];
+	int ret = docker_source_new(s->base, s->reg, &dc, &ds, err, sizeof(err));
+	if (ret < 0) {
+		log_error("docker", "%s", err);
+		return ret;
+	}
+	return ds != NULL ? add_source(s, &docker_source_ops, ds) : 0;
 }
 
 /* Every source, in the order /status lists them. A new kind of source is one
@@ -149,29 +155,42 @@ static struct docker_source *start_docker(struct serve *s)
 static int start_sources(struct serve *s)
 {
 	const struct serve_conf *c = &s->conf;
-	if (!c->docker_none && add_source(s, &docker_source_ops, start_docker(s)) != 0)
-		return -EINVAL;
+	char err[512];
+	int ret;
+
+	if (!c->docker_none && (ret = start_docker(s)) < 0)
+		return ret;
 	for (size_t i = 0; i < c->hosts_dirs.n; i++) {
 		const char *dir = c->hosts_dirs.v[i];
-		struct hosts_source *hs = hosts_source_new(s->base, s->reg, dir, c->ttl);
-		if (add_source(s, &hosts_source_ops, hs) != 0) {
+		struct hosts_source *hs;
+		ret = hosts_source_new(s->base, s->reg, dir, c->ttl, &hs, err, sizeof(err));
+		if (ret < 0)
+			log_error("hosts", "%s", err);
+		if (ret < 0 || (ret = add_source(s, &hosts_source_ops, hs)) < 0) {
 			log_error("serve", "--hosts-dir %s: cannot watch this directory", dir);
-			return -EINVAL;
+			return ret;
 		}
 	}
 	for (size_t i = 0; i < c->records.n; i++) {
 		const char *path = c->records.v[i];
-		struct records_source *rs = records_source_new(s->base, s->reg, path, c->ttl);
-		if (add_source(s, &records_source_ops, rs) != 0) {
+		struct records_source *rs;
+		ret = records_source_new(s->base, s->reg, path, c->ttl, &rs, err, sizeof(err));
+		if (ret < 0)
+			log_error("records", "%s", err);
+		if (ret < 0 || (ret = add_source(s, &records_source_ops, rs)) < 0) {
 			log_error("serve", "--records %s: cannot watch this file", path);
-			return -EINVAL;
+			return ret;
 		}
 	}
 	/* Services put over HTTP, kept in --state-dir; loaded even with --http none. */
 	struct manual_naming nm = { .domain = c->domain, .environment = c->environment };
-	struct manual_source *ms = manual_source_new(s->reg, c->state_dir, &nm, c->ttl);
-	if (add_source(s, &manual_source_ops, ms) != 0)
-		return -ENOMEM;
+	struct manual_source *ms;
+	if ((ret = manual_source_new(s->reg, c->state_dir, &nm, c->ttl, &ms)) < 0) {
+		log_error("manual", "%s", berth_strerror(ret));
+		return ret;
+	}
+	if ((ret = add_source(s, &manual_source_ops, ms)) < 0)
+		return ret;
 	s->manual = ms;
 	return 0;
 }
@@ -187,8 +206,8 @@ static int start_forwarder(struct serve *s)
 		return 0;
 	}
 	char err[256];
-	s->ctx.fwd = forwarder_new(s->ctx.base, c->upstream, c->nupstream, err, sizeof(err));
-	if (s->ctx.fwd == NULL) {
+	if (forwarder_new(s->ctx.base, c->upstream, c->nupstream, &s->ctx.fwd, err, sizeof(err)) <
+	    0) {
 		log_error("forward", "%s", err);
 		return -EINVAL;
 	}
@@ -237,8 +256,7 @@ static int start_http(struct serve *s)
 		.sources = http_sources_cb,
 		.cluster = NULL, /* this node alone until etcd exists */
 	};
-	s->http = http_server_new(&d, err, sizeof(err));
-	if (s->http == NULL) {
+	if (http_server_new(&d, &s->http, err, sizeof(err)) < 0) {
 		log_error("http", "%s", err);
 		return -EINVAL;
 	}
@@ -283,17 +301,13 @@ int serve_main(int argc, char **argv)
 	struct serve s = { 0 };
 	char err[512];
 	int rc = 1;
-	switch (conf_parse_serve(&s.conf, argc, argv, err, sizeof(err))) {
-	case CONF_OK:
-		break;
-	case CONF_EXIT:
-		conf_clear(&s.conf);
-		return 0;
-	case CONF_ERROR:
+	bool exited;
+	if (conf_parse_serve(&s.conf, argc, argv, &exited, err, sizeof(err)) < 0) {
 		fprintf(stderr, "berth: %s\n", err);
-		conf_clear(&s.conf);
 		return 2;
 	}
+	if (exited)
+		return 0;
 	log_setup((enum log_level)s.conf.log_level, s.conf.log_json);
 	if (s.conf.etcd.n > 0)
 		log_warn("serve", "--etcd: sharing records between hosts is not in this version; "
@@ -311,8 +325,7 @@ int serve_main(int argc, char **argv)
 	s.base = event_base_new();
 	s.reg = s.base ? registry_new(&rp) : NULL;
 	s.publish_ev = s.base ? evtimer_new(s.base, on_publish, &s) : NULL;
-	s.answer = answer_loop_new();
-	if (s.reg == NULL || s.publish_ev == NULL || s.answer == NULL) {
+	if (s.reg == NULL || s.publish_ev == NULL || answer_loop_new(&s.answer) < 0) {
 		log_error("serve", "out of memory");
 		goto out;
 	}
@@ -336,9 +349,8 @@ int serve_main(int argc, char **argv)
 	if (start_sources(&s) != 0 || registry_publish(s.reg) != 0 || start_forwarder(&s) != 0)
 		goto out;
 
-	s.udp = udp_server_new(&s.ctx, err, sizeof(err));
-	s.tcp = s.udp ? tcp_server_new(&s.ctx, err, sizeof(err)) : NULL;
-	if (s.udp == NULL || s.tcp == NULL) {
+	if (udp_server_new(&s.ctx, &s.udp, err, sizeof(err)) < 0 ||
+	    tcp_server_new(&s.ctx, &s.tcp, err, sizeof(err)) < 0) {
 		log_error("serve", "%s", err);
 		goto out;
 	}

@@ -12,6 +12,7 @@
 #include <urcu.h>
 
 #include "server/tcp.h"
+#include "util/err.h"
 #include "util/log.h"
 
 #define TCP_MAX_CONNS 512
@@ -232,9 +233,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-struct tcp_server *tcp_server_new(struct server_ctx *ctx, char *err, size_t errlen)
+int tcp_server_new(struct server_ctx *ctx, struct tcp_server **out, char *err, size_t errlen)
 {
 	struct tcp_server *t = calloc(1, sizeof(*t));
+	int ret;
+
+	*out = NULL;
 	if (t == NULL)
 		goto nomem;
 	t->ctx = ctx;
@@ -244,8 +248,10 @@ struct tcp_server *tcp_server_new(struct server_ctx *ctx, char *err, size_t errl
 		goto nomem;
 	for (size_t i = 0; i < ctx->conf->nlisten; i++) {
 		int fd = server_bind(&ctx->conf->listen[i], SOCK_STREAM, err, errlen);
-		if (fd < 0)
+		if (fd < 0) {
+			ret = fd;
 			goto fail;
+		}
 		struct evconnlistener *l = evconnlistener_new(
 			ctx->base, on_accept, t, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 		if (l == NULL) {
@@ -254,12 +260,14 @@ struct tcp_server *tcp_server_new(struct server_ctx *ctx, char *err, size_t errl
 		}
 		t->listeners[t->nlisteners++] = l;
 	}
-	return t;
+	*out = t;
+	return 0;
 nomem:
-	snprintf(err, errlen, "TCP server: out of memory or descriptors");
+	ret = berth_fail(err, errlen, errno == EMFILE || errno == ENFILE ? -errno : -ENOMEM,
+			 "TCP server: out of memory or descriptors");
 fail:
 	tcp_server_free(t);
-	return NULL;
+	return ret;
 }
 
 void tcp_server_free(struct tcp_server *t)

@@ -9,6 +9,7 @@
 
 struct tcp_server;
 
-struct tcp_server *tcp_server_new(struct server_ctx *ctx, char *err, size_t errlen);
+/* Listen on every listen address. 0 and *out, or a negative code with a message in err. */
+int tcp_server_new(struct server_ctx *ctx, struct tcp_server **out, char *err, size_t errlen);
 void tcp_server_free(struct tcp_server *t);
 void tcp_server_counters(const struct tcp_server *t, struct dns_counters *out);

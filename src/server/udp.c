@@ -261,9 +261,12 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-struct udp_server *udp_server_new(struct server_ctx *ctx, char *err, size_t errlen)
+int udp_server_new(struct server_ctx *ctx, struct udp_server **out, char *err, size_t errlen)
 {
 	struct udp_server *u = calloc(1, sizeof(*u));
+	int ret;
+
+	*out = NULL;
 	if (u == NULL)
 		goto nomem;
 	u->ctx = ctx;
@@ -287,8 +290,10 @@ struct udp_server *udp_server_new(struct server_ctx *ctx, char *err, size_t errl
 			if (w->dns == NULL || w->bufs == NULL)
 				goto nomem;
 			w->fd = server_bind(&ctx->conf->listen[l], SOCK_DGRAM, err, errlen);
-			if (w->fd < 0)
+			if (w->fd < 0) {
+				ret = w->fd;
 				goto fail;
+			}
 			w->pktinfo = addr_is_any(&ctx->conf->listen[l]);
 			if (w->pktinfo) {
 				int on = 1;
@@ -305,12 +310,14 @@ struct udp_server *udp_server_new(struct server_ctx *ctx, char *err, size_t errl
 	u->wake_ev = event_new(ctx->base, u->wake_fd, EV_READ | EV_PERSIST, on_wake, u);
 	if (u->wake_ev == NULL || event_add(u->wake_ev, NULL) != 0)
 		goto nomem;
-	return u;
+	*out = u;
+	return 0;
 nomem:
-	snprintf(err, errlen, "UDP server: out of memory or descriptors");
+	ret = berth_fail(err, errlen, errno == EMFILE || errno == ENFILE ? -errno : -ENOMEM,
+			 "UDP server: out of memory or descriptors");
 fail:
 	udp_server_free(u);
-	return NULL;
+	return ret;
 }
 
 int udp_server_start(struct udp_server *u)

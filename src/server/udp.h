@@ -9,8 +9,9 @@
 
 struct udp_server;
 
-/* Bind every listen address once per thread. NULL with err on failure. */
-struct udp_server *udp_server_new(struct server_ctx *ctx, char *err, size_t errlen);
+/* Bind every listen address once per thread. 0 and *out, or a negative code with a
+ * message in err (an address that cannot be bound, out of memory or descriptors). */
+int udp_server_new(struct server_ctx *ctx, struct udp_server **out, char *err, size_t errlen);
 /* Start the worker threads. 0 or negative error. */
 int udp_server_start(struct udp_server *u);
 /* Stop the workers and join them (idempotent); nothing reads the forwarder after. */

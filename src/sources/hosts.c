@@ -13,6 +13,7 @@
 
 #include "sources/watch.h"
 #include "store/registry.h"
+#include "util/err.h"
 #include "util/hostname.h"
 #include "util/log.h"
 
@@ -53,9 +54,10 @@ struct tok {
 	size_t len;
 };
 
-/* One line, comments already cut. 1 = bad (msg set), 0 = good or blank, <0 error. */
-static int parse_line(struct recset *out, const char *line, size_t len, uint32_t ttl, char *msg,
-		      size_t msglen)
+/* One line, comments already cut. 0, with *bad true and the reason in msg when the line is
+ * bad (nothing added); or a negative error. */
+static int parse_line(struct recset *out, const char *line, size_t len, uint32_t ttl, bool *bad,
+		      char *msg, size_t msglen)
 {
 	struct tok t[MAX_TOKENS];
 	size_t n = 0;
@@ -74,8 +76,9 @@ static int parse_line(struct recset *out, const char *line, size_t len, uint32_t
 		while (i < len && !is_space(line[i]))
 			i++;
 		if (n == MAX_TOKENS) {
+			*bad = true;
 			snprintf(msg, msglen, "more than %d names", MAX_TOKENS - 1);
-			return 1;
+			return 0;
 		}
 		t[n++] = (struct tok){ line + start, i - start };
 	}
@@ -83,27 +86,31 @@ static int parse_line(struct recset *out, const char *line, size_t len, uint32_t
 		return 0;
 	if (t[0].len >= sizeof(ip)) {
 		show(shown, sizeof(shown), t[0].s, t[0].len);
+		*bad = true;
 		snprintf(msg, msglen, "invalid address \"%s\"", shown);
-		return 1;
+		return 0;
 	}
 	memcpy(ip, t[0].s, t[0].len);
 	ip[t[0].len] = '\0';
 	if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1) {
 		show(shown, sizeof(shown), t[0].s, t[0].len);
+		*bad = true;
 		snprintf(msg, msglen, "invalid address \"%s\"", shown);
-		return 1;
+		return 0;
 	}
 	if (n == 1) {
 		show(shown, sizeof(shown), t[0].s, t[0].len);
+		*bad = true;
 		snprintf(msg, msglen, "address \"%s\" without a name", shown);
-		return 1;
+		return 0;
 	}
 	/* Check every name before adding any: a bad line adds nothing. */
 	for (size_t k = 1; k < n; k++) {
 		if (!host_name_ok(t[k].s, t[k].len)) {
 			show(shown, sizeof(shown), t[k].s, t[k].len);
+			*bad = true;
 			snprintf(msg, msglen, "invalid name \"%s\"", shown);
-			return 1;
+			return 0;
 		}
 	}
 	memcpy(first, t[1].s, t[1].len);
@@ -138,10 +145,11 @@ int hosts_parse(struct recset *out, const char *file, const char *text, size_t l
 		const char *hash = memchr(line, '#', linelen);
 		if (hash != NULL)
 			linelen = (size_t)(hash - line);
-		int ret = parse_line(out, line, linelen, ttl, msg, sizeof(msg));
+		bool bad_line = false;
+		int ret = parse_line(out, line, linelen, ttl, &bad_line, msg, sizeof(msg));
 		if (ret < 0)
 			return ret;
-		if (ret > 0) {
+		if (bad_line) {
 			bad++;
 			if (on_error != NULL)
 				on_error(arg, file, lineno, msg);
@@ -214,22 +222,32 @@ static int add_known(struct hosts_source *hs, const char *name)
 	return 0;
 }
 
-static void forget(struct hosts_source *hs, const char *name)
+/* 0, or -ENOMEM when the registry could not drop the records: the file stays known, and the
+ * next reload tries again. */
+static int forget(struct hosts_source *hs, const char *name)
 {
 	char origin[PATH_MAX + 8];
 	struct known *k = find_known(hs, name);
+	int ret;
 	if (k == NULL)
-		return;
+		return 0;
 	snprintf(origin, sizeof(origin), "%s/%s", hs->dir, name);
-	registry_set(hs->reg, ORIGIN_HOSTS, origin, NULL);
+	if ((ret = registry_set(hs->reg, ORIGIN_HOSTS, origin, NULL)) < 0) {
+		log_error("hosts",
+			  "%s/%s: removed, but its records stay until the next reload (%s)",
+			  hs->dir, name, berth_strerror(ret));
+		return ret;
+	}
 	log_info("hosts", "%s/%s: removed", hs->dir, name);
 	free(k->name);
 	*k = hs->files[--hs->nfiles];
+	return 0;
 }
 
 /* Bring one name in line with the directory: load it, or forget it if it is
- * gone or no longer a regular file. A file that cannot be read keeps what it had. */
-static void sync_file(struct hosts_source *hs, const char *name)
+ * gone or no longer a regular file. A file that cannot be read keeps what it had.
+ * 0, or a negative code, already logged. */
+static int sync_file(struct hosts_source *hs, const char *name)
 {
 	char path[PATH_MAX];
 	char origin[PATH_MAX + 8];
@@ -237,12 +255,12 @@ static void sync_file(struct hosts_source *hs, const char *name)
 	size_t len = 0;
 	struct recset *rs = NULL;
 	if (name[0] == '.')
-		return;
+		return 0;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", hs->dir, name) >= sizeof(path))
-		return;
+		return 0; /* no such file can exist */
 	int ret = watch_read_file(path, &text, &len);
 	if (ret == -ENOENT || ret == -EINVAL) {
-		forget(hs, name);
+		ret = forget(hs, name);
 		goto out;
 	}
 	if (ret < 0) {
@@ -264,20 +282,25 @@ static void sync_file(struct hosts_source *hs, const char *name)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	log_info("hosts", "%s: %zu records%s", path, recset_count(rs),
-		 ret > 0 ? ", bad lines skipped" : "");
-	struct known *k = find_known(hs, name);
-	k->records = recset_count(rs);
-	k->bad = (unsigned)ret;
+	unsigned bad = (unsigned)ret;
+	size_t count = recset_count(rs);
 	snprintf(origin, sizeof(origin), "%s", path);
-	registry_set(hs->reg, ORIGIN_HOSTS, origin, rs); /* complete set, one swap: names never vanish */
+	/* Complete set, one swap: names never vanish. The registry takes rs, even on failure. */
+	ret = registry_set(hs->reg, ORIGIN_HOSTS, origin, rs);
 	rs = NULL;
+	if (ret < 0)
+		goto fail;
+	log_info("hosts", "%s: %zu records%s", path, count, bad > 0 ? ", bad lines skipped" : "");
+	struct known *k = find_known(hs, name);
+	k->records = count;
+	k->bad = bad;
 	goto out;
 fail:
 	log_error("hosts", "%s: %s; keeping its records", path, strerror(-ret));
 out:
 	recset_free(rs);
 	free(text);
+	return ret < 0 ? ret : 0;
 }
 
 void hosts_source_reload(struct hosts_source *hs)
@@ -309,10 +332,9 @@ void hosts_source_reload(struct hosts_source *hs)
 	}
 	/* Names not seen in this listing are gone. */
 	for (size_t i = 0; i < hs->nfiles;) {
-		if (hs->files[i].gen != gen)
-			forget(hs, hs->files[i].name); /* moves the last entry into i */
-		else
-			i++;
+		if (hs->files[i].gen != gen && forget(hs, hs->files[i].name) == 0)
+			continue; /* the last entry moved into i */
+		i++;
 	}
 }
 
@@ -322,14 +344,16 @@ static void on_event(void *arg, const char *dir, const char *name, enum watch_ki
 	if (kind == WATCH_RESCAN || name == NULL)
 		hosts_source_reload(hs);
 	else
-		sync_file(hs, name); /* the file's state decides, not the event */
+		(void)sync_file(hs, name); /* the file's state decides; a failure is logged */
 }
 
-struct hosts_source *hosts_source_new(struct event_base *base, struct registry *reg,
-				      const char *dir, uint32_t ttl)
+int hosts_source_new(struct event_base *base, struct registry *reg, const char *dir, uint32_t ttl,
+		     struct hosts_source **out, char *err, size_t errlen)
 {
 	struct hosts_source *hs = calloc(1, sizeof(*hs));
 	int ret;
+
+	*out = NULL;
 	if (hs == NULL) {
 		ret = -ENOMEM;
 		goto fail;
@@ -346,11 +370,11 @@ struct hosts_source *hosts_source_new(struct event_base *base, struct registry *
 	if (ret < 0)
 		goto fail;
 	hosts_source_reload(hs);
-	return hs;
+	*out = hs;
+	return 0;
 fail:
-	log_error("hosts", "%s: %s", dir, strerror(-ret));
 	hosts_source_free(hs);
-	return NULL;
+	return berth_fail(err, errlen, ret, "%s: %s", dir, berth_strerror(ret));
 }
 
 void hosts_source_free(struct hosts_source *hs)

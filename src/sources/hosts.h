@@ -21,9 +21,10 @@ int hosts_parse(struct recset *out, const char *file, const char *text, size_t l
 
 struct hosts_source;
 /* Load every non-dot file of dir into the registry (origin "hosts:<path>") and
- * watch it with inotify on base: additions, edits, renames, removals. */
-struct hosts_source *hosts_source_new(struct event_base *base, struct registry *reg,
-                                      const char *dir, uint32_t ttl);
+ * watch it with inotify on base: additions, edits, renames, removals. 0 and *out, or a
+ * negative code (-ENOENT: no such directory, ...) with "<dir>: <reason>" in err. */
+int hosts_source_new(struct event_base *base, struct registry *reg, const char *dir, uint32_t ttl,
+		     struct hosts_source **out, char *err, size_t errlen);
 /* Re-read every file (SIGHUP). */
 void hosts_source_reload(struct hosts_source *hs);
 void hosts_source_free(struct hosts_source *hs);

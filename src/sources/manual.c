@@ -17,6 +17,7 @@
 
 #include "sources/watch.h"
 #include "store/registry.h"
+#include "util/err.h"
 #include "util/hostname.h"
 #include "util/log.h"
 
@@ -34,19 +35,6 @@ struct manual_source {
 	bool no_writes;    /* the file exists but could not be read: never overwrite it */
 	char error[512];   /* the last problem with the file, "" when none */
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 bool manual_id_valid(const char *id)
 {
@@ -81,10 +69,10 @@ static bool name_ok(const char *s, bool wild, bool trailing_dot)
 static json_t *parse_part(const char *field, const json_t *v, char *err, size_t errlen)
 {
 	if (!json_is_string(v) || !name_ok(json_string_value(v), false, false)) {
-		set_err(err, errlen,
-			"\"%s\" must be a DNS name: labels of letters, digits, '-' or '_' "
-			"separated by dots, at most %d bytes",
-			field, PART_MAX);
+		berth_fail(err, errlen, -EINVAL,
+			   "\"%s\" must be a DNS name: labels of letters, digits, '-' or '_' "
+			   "separated by dots, at most %d bytes",
+			   field, PART_MAX);
 		return NULL;
 	}
 	return json_string(json_string_value(v));
@@ -100,20 +88,20 @@ static int add_ip(json_t *ips, const json_t *v, char *err, size_t errlen)
 	json_t *have;
 
 	if (s == NULL) {
-		set_err(err, errlen, "\"ips\" must be a list of IPv4 or IPv6 addresses (strings)");
-		return -EINVAL;
+		return berth_fail(err, errlen, -EINVAL,
+				  "\"ips\" must be a list of IPv4 or IPv6 addresses (strings)");
 	}
 	af = strchr(s, ':') != NULL ? AF_INET6 : AF_INET;
 	if (inet_pton(af, s, bin) != 1 || inet_ntop(af, bin, text, sizeof(text)) == NULL) {
-		set_err(err, errlen, "\"ips\": \"%.64s\" is not an IPv4 or IPv6 address", s);
-		return -EINVAL;
+		return berth_fail(err, errlen, -EINVAL,
+				  "\"ips\": \"%.64s\" is not an IPv4 or IPv6 address", s);
 	}
 	json_array_foreach(ips, i,
 			   have) if (strcmp(json_string_value(have), text) ==
 				     0) return 0; /* the same address twice is one address */
 	if (json_array_size(ips) >= MANUAL_MAX_IPS) {
-		set_err(err, errlen, "\"ips\": at most %d addresses", MANUAL_MAX_IPS);
-		return -EINVAL;
+		return berth_fail(err, errlen, -EINVAL, "\"ips\": at most %d addresses",
+				  MANUAL_MAX_IPS);
 	}
 	return json_array_append_new(ips, json_string(text)) == 0 ? 0 : -ENOMEM;
 }
@@ -132,12 +120,13 @@ static json_t *parse_ips(const json_t *v, bool single, char *err, size_t errlen)
 		return ips;
 	}
 	if (!json_is_array(v)) {
-		set_err(err, errlen, "\"ips\" must be a list of IPv4 or IPv6 addresses");
+		berth_fail(err, errlen, -EINVAL,
+			   "\"ips\" must be a list of IPv4 or IPv6 addresses");
 		goto fail;
 	}
 	json_array_foreach(v, i, e) if (add_ip(ips, e, err, errlen) != 0) goto fail;
 	if (json_array_size(ips) == 0) {
-		set_err(err, errlen, "\"ips\" must hold at least one address");
+		berth_fail(err, errlen, -EINVAL, "\"ips\" must hold at least one address");
 		goto fail;
 	}
 	return ips;
@@ -157,15 +146,16 @@ static json_t *parse_aliases(const json_t *v, char *err, size_t errlen)
 	if (json_is_null(v))
 		return out;
 	if (!json_is_array(v) || json_array_size(v) > MANUAL_MAX_ALIASES) {
-		set_err(err, errlen, "\"aliases\" must be a list of at most %d names",
-			MANUAL_MAX_ALIASES);
+		berth_fail(err, errlen, -EINVAL, "\"aliases\" must be a list of at most %d names",
+			   MANUAL_MAX_ALIASES);
 		goto fail;
 	}
 	json_array_foreach(v, i, e)
 	{
 		const char *s = json_string_value(e);
 		if (s == NULL || !name_ok(s, true, true)) {
-			set_err(err, errlen,
+			berth_fail(
+				err, errlen, -EINVAL,
 				"\"aliases\": \"%.64s\" is not a DNS name (labels of letters, digits, "
 				"'-' or '_', optionally \"*.\" in front)",
 				s == NULL ? "(not a string)" : s);
@@ -192,16 +182,17 @@ static json_t *parse_ttl(const json_t *v, char *err, size_t errlen)
 		if (t >= -1 && t <= (json_int_t)MANUAL_TTL_MAX)
 			return json_integer(t);
 	}
-	set_err(err, errlen,
-		"\"ttl\" must be an integer from 0 to %u seconds, or -1 for the default",
-		MANUAL_TTL_MAX);
+	berth_fail(err, errlen, -EINVAL,
+		   "\"ttl\" must be an integer from 0 to %u seconds, or -1 for the default",
+		   MANUAL_TTL_MAX);
 	return NULL;
 }
 
 enum field { F_NAME, F_IMAGE, F_IPS, F_IP, F_TTL, F_ALIASES, F_COUNT };
 static const char *const field_names[F_COUNT] = { "name", "image", "ips", "ip", "ttl", "aliases" };
 
-json_t *manual_service_parse(const json_t *in, const json_t *base, char *err, size_t errlen)
+/* manual_service_parse with the reason always written (err is never NULL here). */
+static json_t *parse_service(const json_t *in, const json_t *base, char *err, size_t errlen)
 {
 	const json_t *given[F_COUNT] = { 0 };
 	const char *key;
@@ -209,9 +200,9 @@ json_t *manual_service_parse(const json_t *in, const json_t *base, char *err, si
 	json_t *out = NULL;
 
 	if (!json_is_object(in)) {
-		set_err(err, errlen,
-			"the body must be a JSON object with \"name\", \"image\", "
-			"\"ips\", and optionally \"ttl\" and \"aliases\"");
+		berth_fail(err, errlen, -EINVAL,
+			   "the body must be a JSON object with \"name\", \"image\", "
+			   "\"ips\", and optionally \"ttl\" and \"aliases\"");
 		return NULL;
 	}
 	json_object_foreach((json_t *)in, key, v)
@@ -221,26 +212,29 @@ json_t *manual_service_parse(const json_t *in, const json_t *base, char *err, si
 			if (strcasecmp(key, field_names[f]) == 0)
 				break;
 		if (f == F_COUNT) {
-			set_err(err, errlen,
+			berth_fail(
+				err, errlen, -EINVAL,
 				"unknown field \"%.40s\": a service has \"name\", \"image\", \"ips\", "
 				"\"ttl\" and \"aliases\"",
 				key);
 			return NULL;
 		}
 		if (given[f] != NULL) {
-			set_err(err, errlen, "field \"%s\" is given twice", field_names[f]);
+			berth_fail(err, errlen, -EINVAL, "field \"%s\" is given twice",
+				   field_names[f]);
 			return NULL;
 		}
 		given[f] = v;
 	}
 	if (given[F_IP] != NULL && given[F_IPS] != NULL) {
-		set_err(err, errlen, "give \"ips\" (a list) or \"ip\", not both");
+		berth_fail(err, errlen, -EINVAL, "give \"ips\" (a list) or \"ip\", not both");
 		return NULL;
 	}
 	if (base == NULL) {
 		for (int f = F_NAME; f <= F_IPS; f++) {
 			if (given[f] == NULL && !(f == F_IPS && given[F_IP] != NULL)) {
-				set_err(err, errlen, "field \"%s\" is required", field_names[f]);
+				berth_fail(err, errlen, -EINVAL, "field \"%s\" is required",
+					   field_names[f]);
 				return NULL;
 			}
 		}
@@ -250,7 +244,7 @@ json_t *manual_service_parse(const json_t *in, const json_t *base, char *err, si
 		out = json_deep_copy(base);
 	}
 	if (out == NULL) {
-		set_err(err, errlen, "out of memory");
+		berth_fail(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
 	}
 
@@ -272,7 +266,7 @@ json_t *manual_service_parse(const json_t *in, const json_t *base, char *err, si
 			continue;
 		if (json_object_set_new(out, field_names[f], parsed[f]) != 0) {
 			parsed[f] = NULL;
-			set_err(err, errlen, "out of memory");
+			berth_fail(err, errlen, -ENOMEM, "out of memory");
 			goto fail;
 		}
 		parsed[f] = NULL;
@@ -346,6 +340,20 @@ int manual_service_records(const json_t *svc, const struct manual_naming *nm, ui
 	return 0;
 }
 
+int manual_service_parse(const json_t *in, const json_t *base, json_t **out, char *err,
+			 size_t errlen)
+{
+	char why[256] = "";
+
+	*out = parse_service(in, base, why, sizeof(why));
+	if (*out != NULL)
+		return 0;
+	/* Every refusal says why; only a failed allocation in jansson may not. */
+	if (why[0] == '\0' || strcmp(why, "out of memory") == 0)
+		return berth_fail(err, errlen, -ENOMEM, "out of memory");
+	return berth_fail(err, errlen, -EINVAL, "%s", why);
+}
+
 /* --- The source --- */
 
 uint32_t manual_default_ttl(const struct manual_source *ms)
@@ -369,9 +377,15 @@ static struct recset *build(const struct manual_source *ms, const json_t *svc)
 	return rs;
 }
 
-static void publish(struct manual_source *ms, const char *id, struct recset *rs)
+/* Give the registry the service's records (rs taken, NULL removes them). 0, or -ENOMEM
+ * (logged): the registry keeps what it had for id. */
+static int publish(struct manual_source *ms, const char *id, struct recset *rs)
 {
-	registry_set(ms->reg, ORIGIN_MANUAL, id, rs);
+	int ret = registry_set(ms->reg, ORIGIN_MANUAL, id, rs);
+	if (ret < 0)
+		log_error("manual", "service %s: its records cannot be %s (%s)", id,
+			  rs != NULL ? "served" : "removed", berth_strerror(ret));
+	return ret;
 }
 
 /* Write data to path through a temporary file in the same directory: fsync the
@@ -442,8 +456,7 @@ fail_unlink:
 		close(fd);
 	unlink(tmp);
 fail:
-	set_err(err, errlen, "cannot %s %s: %s", what, dir, strerror(e));
-	return -EIO;
+	return berth_fail(err, errlen, -EIO, "cannot %s %s: %s", what, dir, strerror(e));
 }
 
 static int save(struct manual_source *ms, char *err, size_t errlen)
@@ -455,8 +468,7 @@ static int save(struct manual_source *ms, char *err, size_t errlen)
 	if (ms->path == NULL)
 		return 0;
 	if (ms->no_writes) {
-		set_err(err, errlen, "%s", ms->error);
-		return -EIO;
+		return berth_fail(err, errlen, -EIO, "%s", ms->error);
 	}
 	/* o takes the ttl's reference, O adds one to the services'. */
 	doc = json_pack("{s:i, s:o, s:O}", "version", 1, "ttl",
@@ -468,8 +480,7 @@ static int save(struct manual_source *ms, char *err, size_t errlen)
 	char *full = text == NULL ? NULL : malloc(strlen(text) + 2);
 	if (full == NULL) {
 		free(text);
-		set_err(err, errlen, "out of memory");
-		return -ENOMEM;
+		return berth_fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	size_t len = strlen(text);
 	memcpy(full, text, len);
@@ -496,34 +507,34 @@ int manual_put(struct manual_source *ms, const char *id, json_t *svc, bool *crea
 
 	if (!manual_id_valid(id)) {
 		json_decref(svc);
-		set_err(err, errlen, "\"%.40s\" is not a service ID", id);
-		return -EINVAL;
+		return berth_fail(err, errlen, -EINVAL, "\"%.40s\" is not a service ID", id);
 	}
 	old = json_incref(json_object_get(ms->services, id));
 	*created = old == NULL;
 	if (old == NULL && json_object_size(ms->services) >= MANUAL_MAX_SERVICES) {
 		json_decref(svc);
-		set_err(err, errlen, "too many manual services (at most %d)", MANUAL_MAX_SERVICES);
-		return -ENOSPC;
+		return berth_fail(err, errlen, -ENOSPC, "too many manual services (at most %d)",
+				  MANUAL_MAX_SERVICES);
 	}
 	rs = build(ms, svc);
 	if (rs == NULL) {
 		json_decref(svc);
 		json_decref(old);
-		set_err(err, errlen,
-			"the service's names are too long for DNS (a name holds at most "
-			"253 bytes with the domain)");
-		return -EINVAL;
+		return berth_fail(err, errlen, -EINVAL,
+				  "the service's names are too long for DNS (a name holds at most "
+				  "253 bytes with the domain)");
 	}
 	if (json_object_set_new(ms->services, id, svc) != 0) {
 		ret = -ENOMEM;
-		set_err(err, errlen, "out of memory");
+		berth_fail(err, errlen, -ENOMEM, "out of memory");
 		goto undo;
 	}
 	if ((ret = save(ms, err, errlen)) != 0)
 		goto undo;
 	json_decref(old);
-	publish(ms, id, rs);
+	if ((ret = publish(ms, id, rs)) < 0)
+		return berth_fail(err, errlen, ret,
+				  "saved, but not served until a restart: out of memory");
 	log_info("manual", "%s service %s", *created ? "added" : "replaced", id);
 	return 0;
 undo:
@@ -542,8 +553,7 @@ int manual_delete(struct manual_source *ms, const char *id, char *err, size_t er
 	int ret;
 
 	if (old == NULL) {
-		set_err(err, errlen, "no service \"%.*s\"", MANUAL_ID_MAX, id);
-		return -ENOENT;
+		return berth_fail(err, errlen, -ENOENT, "no service \"%.*s\"", MANUAL_ID_MAX, id);
 	}
 	json_object_del(ms->services, id);
 	if ((ret = save(ms, err, errlen)) != 0) {
@@ -552,28 +562,39 @@ int manual_delete(struct manual_source *ms, const char *id, char *err, size_t er
 		return ret;
 	}
 	json_decref(old);
-	publish(ms, id, NULL);
+	if ((ret = publish(ms, id, NULL)) < 0)
+		return berth_fail(err, errlen, ret,
+				  "removed from the file, but still served until a restart: out of "
+				  "memory");
 	log_info("manual", "removed service %s", id);
 	return 0;
 }
 
-/* Give every service its records again (after the default TTL changed). */
-static void republish_defaults(struct manual_source *ms)
+/* Give every service that follows the default TTL its records again. A service whose
+ * records cannot be rebuilt keeps its old ones (logged). 0, or the first failure. */
+static int republish_defaults(struct manual_source *ms)
 {
 	const char *id;
 	json_t *svc;
+	int first = 0;
 
 	json_object_foreach(ms->services, id, svc)
 	{
+		int ret;
 		if (json_integer_value(json_object_get(svc, "ttl")) >= 0)
 			continue;
 		struct recset *rs = build(ms, svc);
-		if (rs != NULL)
-			publish(ms, id, rs);
-		else
+		if (rs != NULL) {
+			ret = publish(ms, id, rs);
+		} else {
+			ret = -ENOMEM;
 			log_error("manual",
 				  "service %s: cannot rebuild its records (out of memory)", id);
+		}
+		if (first == 0)
+			first = ret;
 	}
+	return first;
 }
 
 int manual_set_ttl(struct manual_source *ms, uint32_t ttl, char *err, size_t errlen)
@@ -582,15 +603,18 @@ int manual_set_ttl(struct manual_source *ms, uint32_t ttl, char *err, size_t err
 	int ret;
 
 	if (ttl > MANUAL_TTL_MAX) {
-		set_err(err, errlen, "the TTL must be at most %u", MANUAL_TTL_MAX);
-		return -EINVAL;
+		return berth_fail(err, errlen, -EINVAL, "the TTL must be at most %u",
+				  MANUAL_TTL_MAX);
 	}
 	ms->api_ttl = ttl;
 	if ((ret = save(ms, err, errlen)) != 0) {
 		ms->api_ttl = old;
 		return ret;
 	}
-	republish_defaults(ms);
+	if ((ret = republish_defaults(ms)) < 0)
+		return berth_fail(err, errlen, ret,
+				  "saved, but some services keep their old TTL until a restart: "
+				  "out of memory");
 	log_info("manual", "default TTL of manual services is now %u", ttl);
 	return 0;
 }
@@ -684,10 +708,10 @@ static void load(struct manual_source *ms)
 	json_object_foreach(services, id, v)
 	{
 		char err[256];
-		json_t *svc = manual_service_parse(v, NULL, err, sizeof(err));
+		json_t *svc = NULL;
 		struct recset *rs = NULL;
 		const char *problem = NULL;
-		if (svc == NULL)
+		if (manual_service_parse(v, NULL, &svc, err, sizeof(err)) < 0)
 			problem = err;
 		else if (!manual_id_valid(id))
 			problem = "not a valid service ID";
@@ -707,7 +731,7 @@ static void load(struct manual_source *ms)
 			bad++;
 			continue;
 		}
-		publish(ms, id, rs);
+		(void)publish(ms, id, rs); /* logged; kept in the file and served after a restart */
 	}
 	json_decref(doc);
 	log_info("manual", "%s: %zu services", ms->path, json_object_size(ms->services));
@@ -721,12 +745,14 @@ static void load(struct manual_source *ms)
 	}
 }
 
-struct manual_source *manual_source_new(struct registry *reg, const char *state_dir,
-					const struct manual_naming *nm, uint32_t default_ttl)
+int manual_source_new(struct registry *reg, const char *state_dir, const struct manual_naming *nm,
+		      uint32_t default_ttl, struct manual_source **out)
 {
 	struct manual_source *ms = calloc(1, sizeof(*ms));
+
+	*out = NULL;
 	if (ms == NULL)
-		return NULL;
+		return -ENOMEM;
 	ms->reg = reg;
 	ms->conf_ttl = default_ttl;
 	ms->api_ttl = -1;
@@ -744,10 +770,11 @@ struct manual_source *manual_source_new(struct registry *reg, const char *state_
 		snprintf(ms->path, n, "%s/%s", state_dir, MANUAL_FILE);
 		load(ms);
 	}
-	return ms;
+	*out = ms;
+	return 0;
 fail:
 	manual_source_free(ms);
-	return NULL;
+	return -ENOMEM;
 }
 
 void manual_source_free(struct manual_source *ms)

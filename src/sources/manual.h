@@ -35,8 +35,10 @@ bool manual_id_valid(const char *id);
  * Keys are matched case-insensitively (dnsdock's Go decoder does so); "ip" (a
  * string, older dnsdock) is read as "ips": [ip]. base == NULL: a PUT, and name,
  * image and ips are required. base != NULL: a PATCH, the fields given replace
- * those of base. Returns a new reference, or NULL with the reason in err. */
-json_t *manual_service_parse(const json_t *in, const json_t *base, char *err, size_t errlen);
+ * those of base. 0 and *out (a new reference), or -EINVAL with the reason in err, or
+ * -ENOMEM; *out is NULL then. */
+int manual_service_parse(const json_t *in, const json_t *base, json_t **out, char *err,
+			 size_t errlen);
 
 /* The records of one canonical service: for every address, A or AAAA at
  * N.I[.E].D, *.N.I[.E].D (anything further left, as dnsdock), I[.E].D, E.D when
@@ -53,10 +55,10 @@ struct manual_source;
  * state_dir NULL keeps services in memory only. A file that cannot be parsed,
  * or holds services that do not validate, is renamed aside (manual.json.bad-<time>)
  * with an error logged, and what was valid is served. default_ttl is --ttl,
- * used until PUT /set/ttl sets another. Strings in nm are copied. NULL when out
- * of memory. */
-struct manual_source *manual_source_new(struct registry *reg, const char *state_dir,
-					const struct manual_naming *nm, uint32_t default_ttl);
+ * used until PUT /set/ttl sets another. Strings in nm are copied. 0 and *out, or
+ * -ENOMEM (a file that cannot be used is no failure: it is logged and shown in the status). */
+int manual_source_new(struct registry *reg, const char *state_dir, const struct manual_naming *nm,
+		      uint32_t default_ttl, struct manual_source **out);
 /* Frees the source; its records stay in the registry (shutdown frees them). */
 void manual_source_free(struct manual_source *ms);
 

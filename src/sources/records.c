@@ -537,7 +537,14 @@ static int load(struct records_source *rs)
 	struct recset *set = NULL;
 	int ret = watch_read_file(rs->path, &text, &len);
 	if (ret == -ENOENT && rs->loaded) {
-		registry_set(rs->reg, ORIGIN_RECORDS, rs->path, NULL);
+		int r = registry_set(rs->reg, ORIGIN_RECORDS, rs->path, NULL);
+		if (r < 0) {
+			log_error("records",
+				  "%s: removed, but its records stay until the next reload (%s)",
+				  rs->path, berth_strerror(r));
+			ret = r;
+			goto out;
+		}
 		rs->loaded = false;
 		log_info("records", "%s: removed", rs->path);
 	}
@@ -559,14 +566,19 @@ static int load(struct records_source *rs)
 		log_error("records", "%s: %s; keeping its records", rs->path, strerror(-ret));
 		goto out;
 	}
-	log_info("records", "%s: %zu records%s", rs->path, recset_count(set),
-		 ret > 0 ? ", bad lines skipped" : "");
-	rs->records = recset_count(set);
-	rs->bad = (unsigned)ret;
-	registry_set(rs->reg, ORIGIN_RECORDS, rs->path, set);
+	unsigned bad = (unsigned)ret;
+	size_t count = recset_count(set);
+	ret = registry_set(rs->reg, ORIGIN_RECORDS, rs->path, set); /* takes set, even on failure */
 	set = NULL;
+	if (ret < 0) {
+		log_error("records", "%s: %s; keeping its records", rs->path, strerror(-ret));
+		goto out;
+	}
+	log_info("records", "%s: %zu records%s", rs->path, count,
+		 bad > 0 ? ", bad lines skipped" : "");
+	rs->records = count;
+	rs->bad = bad;
 	rs->loaded = true;
-	ret = 0;
 out:
 	recset_free(set);
 	free(text);
@@ -586,11 +598,13 @@ void records_source_reload(struct records_source *rs)
 		load(rs);
 }
 
-struct records_source *records_source_new(struct event_base *base, struct registry *reg,
-					  const char *path, uint32_t ttl)
+int records_source_new(struct event_base *base, struct registry *reg, const char *path,
+		       uint32_t ttl, struct records_source **out, char *err, size_t errlen)
 {
 	struct records_source *rs = calloc(1, sizeof(*rs));
 	int ret;
+
+	*out = NULL;
 	if (rs == NULL) {
 		ret = -ENOMEM;
 		goto fail;
@@ -618,11 +632,11 @@ struct records_source *records_source_new(struct event_base *base, struct regist
 	ret = load(rs);
 	if (ret < 0)
 		goto fail;
-	return rs;
+	*out = rs;
+	return 0;
 fail:
-	log_error("records", "%s: %s", path, strerror(-ret));
 	records_source_free(rs);
-	return NULL;
+	return berth_fail(err, errlen, ret, "%s: %s", path, berth_strerror(ret));
 }
 
 void records_source_free(struct records_source *rs)

@@ -20,9 +20,9 @@ int records_parse(struct recset *out, const char *file, const char *text, size_t
 struct records_source;
 /* Load the file (origin "records:<path>") and reload it when it changes,
  * including when it is replaced by rename. A file that cannot be read keeps
- * the records it had. */
-struct records_source *records_source_new(struct event_base *base, struct registry *reg,
-                                          const char *path, uint32_t ttl);
+ * the records it had. 0 and *out, or a negative code with "<path>: <reason>" in err. */
+int records_source_new(struct event_base *base, struct registry *reg, const char *path,
+		       uint32_t ttl, struct records_source **out, char *err, size_t errlen);
 void records_source_reload(struct records_source *rs);
 void records_source_free(struct records_source *rs);
 /* reload: records_source_reload; status: source_file_json, "name" and "path" the path given. */

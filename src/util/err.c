@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Messages for berth's error codes and negative errno values. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/err.h"
@@ -24,4 +26,16 @@ const char *berth_strerror(int err)
 	 * strerror for unknown codes. */
 	s = strerrordesc_np(err < 0 ? -err : err);
 	return s ? s : "unknown error";
+}
+
+int berth_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return code;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code;
 }

@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct recset *rs = recset_new();
 		if (rs == NULL)
 			abort();
-		ret = naming_records(docker_inspect_facts(in), &conf, rs);
+		bool ignored;
+		ret = naming_records(docker_inspect_facts(in), &conf, rs, &ignored);
 		if (ret < 0 && ret != -12 /* ENOMEM */)
 			abort();
 		recset_free(rs);

@@ -18,7 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (body == NULL)
 		return 0;
 	char err[256];
-	json_t *svc = manual_service_parse(body, NULL, err, sizeof(err));
+	json_t *svc = NULL;
+	int pr = manual_service_parse(body, NULL, &svc, err, sizeof(err));
+	if ((pr == 0) != (svc != NULL) || (pr < 0 && pr != -12 && pr != -22))
+		abort();
 	if (svc != NULL) {
 		struct manual_naming nm = { .domain = "docker", .environment = "" };
 		struct recset *rs = recset_new();

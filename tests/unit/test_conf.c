@@ -51,8 +51,11 @@ static int clean_env(void **state)
 	return 0;
 }
 
+/* What conf_parse_serve's 0-or-negative return and its *exited say together. */
+enum outcome { PARSED, EXITED, FAILED };
+
 /* Parse a NULL-terminated list of arguments after the subcommand name. */
-static enum conf_result parse_v(struct serve_conf *c, char *err, size_t errlen, va_list ap)
+static enum outcome parse_v(struct serve_conf *c, char *err, size_t errlen, va_list ap)
 {
 	char *argv[MAXARGS];
 	int argc = 0;
@@ -62,12 +65,19 @@ static enum conf_result parse_v(struct serve_conf *c, char *err, size_t errlen, 
 	while ((a = va_arg(ap, const char *)) && argc < MAXARGS - 1)
 		argv[argc++] = (char *)a;
 	argv[argc] = NULL;
-	return conf_parse_serve(c, argc, argv, err, errlen);
+	bool exited = true;
+	int ret = conf_parse_serve(c, argc, argv, &exited, err, errlen);
+	if (ret < 0) {
+		assert_true(ret == -EINVAL || ret == -ENOMEM);
+		return FAILED;
+	}
+	assert_int_equal(ret, 0);
+	return exited ? EXITED : PARSED;
 }
 
-static enum conf_result parse(struct serve_conf *c, char *err, size_t errlen, ...)
+static enum outcome parse(struct serve_conf *c, char *err, size_t errlen, ...)
 {
-	enum conf_result r;
+	enum outcome r;
 	va_list ap;
 
 	va_start(ap, errlen);
@@ -76,18 +86,18 @@ static enum conf_result parse(struct serve_conf *c, char *err, size_t errlen, ..
 	return r;
 }
 
-/* Parse, expecting CONF_ERROR with a message containing want. */
+/* Parse, expecting FAILED with a message containing want. */
 static void expect_error(const char *want, ...)
 {
 	struct serve_conf c;
 	char err[512] = "";
-	enum conf_result r;
+	enum outcome r;
 	va_list ap;
 
 	va_start(ap, want);
 	r = parse_v(&c, err, sizeof(err), ap);
 	va_end(ap);
-	if (r != CONF_ERROR || !strstr(err, want))
+	if (r != FAILED || !strstr(err, want))
 		fail_msg("want error containing '%s', got %d '%s'", want, r, err);
 	conf_clear(&c);
 }
@@ -95,13 +105,13 @@ static void expect_error(const char *want, ...)
 static void expect_ok(struct serve_conf *c, ...)
 {
 	char err[512] = "";
-	enum conf_result r;
+	enum outcome r;
 	va_list ap;
 
 	va_start(ap, c);
 	r = parse_v(c, err, sizeof(err), ap);
 	va_end(ap);
-	if (r != CONF_OK)
+	if (r != PARSED)
 		fail_msg("parse failed: %d '%s'", r, err);
 }
 
@@ -483,7 +493,7 @@ static void test_bad_usage(void **state)
 }
 
 /* Run parse with stdout sent to a file; returns what was printed. */
-static char *captured(enum conf_result *r, const char *arg)
+static char *captured(enum outcome *r, const char *arg)
 {
 	char path[64], *out;
 	int fd, saved;
@@ -575,7 +585,7 @@ static void test_help_version(void **state)
 					   "--help",
 					   "--version",
 					   "(repeatable)"};
-	enum conf_result r;
+	enum outcome r;
 	char *text, *mem = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&mem, &len);
@@ -592,24 +602,24 @@ static void test_help_version(void **state)
 			fail_msg("--help line too long: %.*s", (int)(nl - line), line);
 
 	text = captured(&r, "--help");
-	assert_int_equal(r, CONF_EXIT);
+	assert_int_equal(r, EXITED);
 	assert_string_equal(text, mem);
 	free(text);
 	text = captured(&r, "-h");
-	assert_int_equal(r, CONF_EXIT);
+	assert_int_equal(r, EXITED);
 	assert_string_equal(text, mem);
 	free(text);
 	free(mem);
 
 	text = captured(&r, "--version");
-	assert_int_equal(r, CONF_EXIT);
+	assert_int_equal(r, EXITED);
 	assert_string_equal(text, "berth " BERTH_VERSION "\n");
 	free(text);
 
 	/* --help works whatever the environment holds. */
 	setenv("BERTH_TTL", "junk", 1);
 	text = captured(&r, "--help");
-	assert_int_equal(r, CONF_EXIT);
+	assert_int_equal(r, EXITED);
 	free(text);
 	unsetenv("BERTH_TTL");
 }

@@ -346,8 +346,16 @@ static void test_source(void **state)
 	path_of(p1, sizeof(p1), "sub");
 	assert_int_equal(mkdir(p1, 0755), 0);
 
-	assert_null(hosts_source_new(base, (struct registry *)&fake, "/nonexistent/berth", 1));
-	struct hosts_source *hs = hosts_source_new(base, (struct registry *)&fake, dir, 30);
+	struct hosts_source *hs = (struct hosts_source *)1;
+	char err[256] = "";
+	assert_int_equal(hosts_source_new(base, (struct registry *)&fake, "/nonexistent/berth", 1,
+					  &hs, err, sizeof(err)),
+			 -ENOENT);
+	assert_null(hs);
+	assert_string_equal(err, "/nonexistent/berth: No such file or directory");
+	assert_int_equal(
+		hosts_source_new(base, (struct registry *)&fake, dir, 30, &hs, err, sizeof(err)),
+		0);
 	assert_non_null(hs);
 	assert_int_equal(reg.n, 2);
 	assert_true(has("a", "alpha. A 192.0.2.1 30"));
@@ -457,7 +465,9 @@ static void test_source_status(void **state)
 	assert_non_null(hosts_source_ops.reload);
 	assert_non_null(hosts_source_ops.free);
 	write_file("a", "192.0.2.1 alpha\n");
-	struct hosts_source *hs = hosts_source_new(base, (struct registry *)&fake, dir, 30);
+	struct hosts_source *hs;
+	assert_int_equal(hosts_source_new(base, (struct registry *)&fake, dir, 30, &hs, NULL, 0),
+			 0);
 	assert_non_null(hs);
 	char *text = status_text(hs);
 	snprintf(want, sizeof(want),

@@ -39,8 +39,11 @@ static json_t *j(const char *text)
 static json_t *parse(const char *text, const json_t *base, char *err, size_t errlen)
 {
 	json_t *in = j(text);
-	json_t *out = manual_service_parse(in, base, err, errlen);
+	json_t *out = (json_t *)1;
+	int ret = manual_service_parse(in, base, &out, err, errlen);
 	json_decref(in);
+	/* NULL exactly when refused, and then for a reason. */
+	assert_true(ret == 0 ? out != NULL : ret == -EINVAL && out == NULL);
 	return out;
 }
 
@@ -386,7 +389,8 @@ static void test_source_persists(void **state)
 	struct manual_naming nm = { .domain = "docker", .environment = "" };
 	char err[256] = "";
 	bool created = false;
-	struct manual_source *ms = manual_source_new(e->reg, e->dir, &nm, 10);
+	struct manual_source *ms;
+	assert_int_equal(manual_source_new(e->reg, e->dir, &nm, 10, &ms), 0);
 
 	assert_non_null(ms);
 	assert_int_equal(manual_count(ms), 0);
@@ -412,7 +416,7 @@ static void test_source_persists(void **state)
 
 	/* A new source (a restart) reads it all back. */
 	registry_set(e->reg, ORIGIN_MANUAL, "m1", NULL);
-	ms = manual_source_new(e->reg, e->dir, &nm, 10);
+	assert_int_equal(manual_source_new(e->reg, e->dir, &nm, 10, &ms), 0);
 	assert_non_null(ms);
 	assert_int_equal(manual_count(ms), 1);
 	assert_int_equal(manual_default_ttl(ms), 42);
@@ -440,7 +444,8 @@ static void test_source_bad_file(void **state)
 
 	snprintf(path, sizeof(path), "%s/manual.json", e->dir);
 	write_file(path, "{\"version\":1,\"services\":{\"a\":{\"name\":\"x\",");
-	struct manual_source *ms = manual_source_new(e->reg, e->dir, &nm, 10);
+	struct manual_source *ms;
+	assert_int_equal(manual_source_new(e->reg, e->dir, &nm, 10, &ms), 0);
 	assert_non_null(ms);
 	assert_int_equal(manual_count(ms), 0);
 	/* Moved aside, not lost; the state says why. */
@@ -470,7 +475,8 @@ static void test_source_partly_bad(void **state)
 			 "\"good\":{\"name\":\"n\",\"image\":\"i\",\"ips\":[\"10.0.0.1\"]},"
 			 "\"bad\":{\"name\":\"n\",\"image\":\"i\",\"ips\":[\"nope\"]},"
 			 "\"bad/id\":{\"name\":\"n\",\"image\":\"i\",\"ips\":[\"10.0.0.2\"]}}}");
-	struct manual_source *ms = manual_source_new(e->reg, e->dir, &nm, 10);
+	struct manual_source *ms;
+	assert_int_equal(manual_source_new(e->reg, e->dir, &nm, 10, &ms), 0);
 	assert_non_null(ms);
 	assert_int_equal(manual_count(ms), 1);
 	assert_non_null(manual_get(ms, "good"));
@@ -479,7 +485,7 @@ static void test_source_partly_bad(void **state)
 	manual_source_free(ms);
 
 	/* What was valid was saved again at once. */
-	ms = manual_source_new(e->reg, e->dir, &nm, 10);
+	assert_int_equal(manual_source_new(e->reg, e->dir, &nm, 10, &ms), 0);
 	assert_int_equal(manual_count(ms), 1);
 	assert_int_equal(files_like(e->dir, "manual.json.bad-"), 1);
 	manual_source_free(ms);
@@ -497,7 +503,8 @@ static void test_source_unwritable(void **state)
 	snprintf(dir, sizeof(dir), "%s/file", e->dir);
 	write_file(dir, "x");
 	snprintf(dir, sizeof(dir), "%s/file/state", e->dir);
-	struct manual_source *ms = manual_source_new(e->reg, dir, &nm, 10);
+	struct manual_source *ms;
+	assert_int_equal(manual_source_new(e->reg, dir, &nm, 10, &ms), 0);
 	assert_non_null(ms);
 	json_t *s = parse("{\"name\":\"n\",\"image\":\"i\",\"ips\":[\"10.0.0.1\"]}", NULL, err,
 			  sizeof(err));
@@ -518,7 +525,7 @@ static void test_source_unwritable(void **state)
 	/* A state file that cannot be read is never overwritten. */
 	snprintf(dir, sizeof(dir), "%s/manual.json", e->dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
-	ms = manual_source_new(e->reg, e->dir, &nm, 10);
+	assert_int_equal(manual_source_new(e->reg, e->dir, &nm, 10, &ms), 0);
 	s = parse("{\"name\":\"n\",\"image\":\"i\",\"ips\":[\"10.0.0.1\"]}", NULL, err,
 		  sizeof(err));
 	assert_int_equal(manual_put(ms, "x", s, &created, err, sizeof(err)), -EIO);
@@ -536,7 +543,8 @@ static void test_source_memory_only(void **state)
 	struct manual_naming nm = { .domain = "docker", .environment = NULL };
 	char err[256] = "";
 	bool created;
-	struct manual_source *ms = manual_source_new(e->reg, NULL, &nm, 10);
+	struct manual_source *ms;
+	assert_int_equal(manual_source_new(e->reg, NULL, &nm, 10, &ms), 0);
 	json_t *s = parse("{\"name\":\"n\",\"image\":\"i\",\"ips\":[\"10.0.0.1\"]}", NULL, err,
 			  sizeof(err));
 	assert_int_equal(manual_put(ms, "x", s, &created, err, sizeof(err)), 0);

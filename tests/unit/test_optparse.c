@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ static int set_name(void *conf, const struct optparse_opt *o, const char *v, cha
 	if (strcmp(v, "bad") == 0)
 		return optparse_why(why, n, "is a bad name");
 	if (strcmp(v, "mute") == 0)
-		return -1;
+		return -EINVAL;
 	return optparse_set_str(&t->name, v, why, n);
 }
 
@@ -160,7 +161,10 @@ static int clean_env(void **state)
 	return 0;
 }
 
-static enum optparse_result parse_v(struct toy *t, char *err, size_t errlen, va_list ap)
+/* What optparse_parse's 0-or-negative return and its *exited say together. */
+enum outcome { PARSED, EXITED, FAILED };
+
+static enum outcome parse_v(struct toy *t, char *err, size_t errlen, va_list ap)
 {
 	char *argv[MAXARGS];
 	int argc = 0;
@@ -171,36 +175,43 @@ static enum optparse_result parse_v(struct toy *t, char *err, size_t errlen, va_
 	while ((a = va_arg(ap, const char *)) && argc < MAXARGS - 1)
 		argv[argc++] = (char *)a;
 	argv[argc] = NULL;
-	return optparse_parse(&cmd, t, argc, argv, err, errlen);
+	bool exited = true;
+	int ret = optparse_parse(&cmd, t, argc, argv, &exited, err, errlen);
+	if (ret < 0) {
+		assert_true(ret == -EINVAL || ret == -ENOMEM);
+		return FAILED;
+	}
+	assert_int_equal(ret, 0);
+	return exited ? EXITED : PARSED;
 }
 
 /* Parse a NULL-terminated argument list, expecting success; the caller clears t. */
 static void ok(struct toy *t, ...)
 {
 	char err[256] = "";
-	enum optparse_result r;
+	enum outcome r;
 	va_list ap;
 
 	va_start(ap, t);
 	r = parse_v(t, err, sizeof(err), ap);
 	va_end(ap);
-	if (r != OPTPARSE_OK)
+	if (r != PARSED)
 		fail_msg("parse failed: %d '%s'", r, err);
 }
 
-/* Parse, expecting OPTPARSE_ERROR with exactly the message want. */
+/* Parse, expecting FAILED with exactly the message want. */
 static void fails(const char *want, ...)
 {
 	struct toy t;
 	char err[256] = "";
-	enum optparse_result r;
+	enum outcome r;
 	va_list ap;
 
 	va_start(ap, want);
 	r = parse_v(&t, err, sizeof(err), ap);
 	va_end(ap);
 	toy_clear(&t);
-	if (r != OPTPARSE_ERROR || strcmp(err, want) != 0)
+	if (r != FAILED || strcmp(err, want) != 0)
 		fail_msg("want error '%s', got %d '%s'", want, r, err);
 }
 
@@ -381,20 +392,21 @@ static void test_choices_and_setters(void **state)
 	longv[sizeof(longv) - 1] = '\0';
 	char *argv[] = { (char *)"toy", (char *)"--toy-num", longv, NULL };
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(optparse_parse(&cmd, &t, 3, argv, err, sizeof(err)), OPTPARSE_ERROR);
+	bool exited;
+	assert_int_equal(optparse_parse(&cmd, &t, 3, argv, &exited, err, sizeof(err)), -EINVAL);
 	assert_int_equal(strlen(err), sizeof(err) - 1);
 	assert_int_equal(strncmp(err, "--toy-num: \"xxx", 15), 0);
 	/* And err may be absent. */
-	assert_int_equal(optparse_parse(&cmd, &t, 3, argv, NULL, 0), OPTPARSE_ERROR);
+	assert_int_equal(optparse_parse(&cmd, &t, 3, argv, &exited, NULL, 0), -EINVAL);
 	toy_clear(&t);
 }
 
 /* Parse argv with stdout sent to a file; *out gets what was printed. */
-static enum optparse_result captured(char **out, ...)
+static enum outcome captured(char **out, ...)
 {
 	char path[] = "/tmp/berth-optparse-XXXXXX", err[256];
 	struct toy t;
-	enum optparse_result r;
+	enum outcome r;
 	int fd = mkstemp(path), saved = dup(STDOUT_FILENO);
 	va_list ap;
 	FILE *f;
@@ -454,20 +466,19 @@ static void test_help_version(void **state)
 	/* --help and -h print it and say exit; --help wins over a bad environment and over
 	 * what follows it, not over what comes before it. */
 	setenv("BERTH_TOY_NUM", "junk", 1);
-	assert_int_equal(captured(&text, "--toy-num", "5", "--help", "--nope", NULL),
-			 OPTPARSE_EXIT);
+	assert_int_equal(captured(&text, "--toy-num", "5", "--help", "--nope", NULL), EXITED);
 	assert_string_equal(text, mem);
 	free(text);
-	assert_int_equal(captured(&text, "-h", NULL), OPTPARSE_EXIT);
+	assert_int_equal(captured(&text, "-h", NULL), EXITED);
 	assert_string_equal(text, mem);
 	free(text);
-	assert_int_equal(captured(&text, "--nope", "--help", NULL), OPTPARSE_ERROR);
+	assert_int_equal(captured(&text, "--nope", "--help", NULL), FAILED);
 	assert_string_equal(text, "");
 	free(text);
 	unsetenv("BERTH_TOY_NUM");
 	free(mem);
 
-	assert_int_equal(captured(&text, "--version", NULL), OPTPARSE_EXIT);
+	assert_int_equal(captured(&text, "--version", NULL), EXITED);
 	assert_string_equal(text, "berth " BERTH_VERSION "\n");
 	free(text);
 	fails("--help: takes no value", "--help=yes", NULL);
@@ -495,17 +506,17 @@ static void test_helpers(void **state)
 	assert_int_equal(optparse_number(buf, 0, ULONG_MAX, &x), 0);
 	assert_true(x == ULONG_MAX);
 	strcat(buf, "0");
-	assert_int_equal(optparse_number(buf, 0, ULONG_MAX / 10, &x), -1);
-	assert_int_equal(optparse_number(buf, 0, ULONG_MAX, &x), -1);
+	assert_int_equal(optparse_number(buf, 0, ULONG_MAX / 10, &x), -EINVAL);
+	assert_int_equal(optparse_number(buf, 0, ULONG_MAX, &x), -EINVAL);
 	/* ULONG_MAX + 1 wraps to 0 in a naive loop. */
-	assert_int_equal(optparse_number("18446744073709551616", 0, ULONG_MAX / 10, &x), -1);
-	assert_int_equal(optparse_number(NULL, 0, 1, &x), -1);
+	assert_int_equal(optparse_number("18446744073709551616", 0, ULONG_MAX / 10, &x), -EINVAL);
+	assert_int_equal(optparse_number(NULL, 0, 1, &x), -EINVAL);
 	assert_int_equal(optparse_bool("On", &b), 0);
 	assert_true(b);
 	assert_int_equal(optparse_bool("0", &b), 0);
 	assert_false(b);
-	assert_int_equal(optparse_bool("", &b), -1);
-	assert_int_equal(optparse_bool(NULL, &b), -1);
+	assert_int_equal(optparse_bool("", &b), -EINVAL);
+	assert_int_equal(optparse_bool(NULL, &b), -EINVAL);
 }
 
 int main(void)

@@ -244,7 +244,8 @@ static void test_plan_seed_label(void **state)
 
 /* ---- options ------------------------------------------------------------ */
 
-static enum optparse_result popts(struct provision_conf *c, char *err, size_t errlen, ...)
+/* 0 (run), 1 (--help or --version printed) or provision_conf_parse's negative code. */
+static int popts(struct provision_conf *c, char *err, size_t errlen, ...)
 {
 	char *argv[40];
 	int argc = 0;
@@ -257,7 +258,9 @@ static enum optparse_result popts(struct provision_conf *c, char *err, size_t er
 		argv[argc++] = (char *)a;
 	va_end(ap);
 	argv[argc] = NULL;
-	return provision_conf_parse(c, argc, argv, err, errlen);
+	bool exited = true;
+	int ret = provision_conf_parse(c, argc, argv, &exited, err, errlen);
+	return ret < 0 ? ret : exited ? 1 : 0;
 }
 
 static void test_options(void **state)
@@ -270,7 +273,7 @@ static void test_options(void **state)
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		unsetenv(vars[i]);
 	/* Defaults, and the zone in one spelling. */
-	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "Example.COM.", NULL), OPTPARSE_OK);
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "Example.COM.", NULL), 0);
 	assert_string_equal(c.zone, "example.com");
 	assert_int_equal(c.nresolvers, 0);
 	assert_int_equal(c.stop_timeout, 10);
@@ -285,7 +288,7 @@ static void test_options(void **state)
 			       "--json", "--interval", "30", "--stop-timeout", "0", "--timeout",
 			       "300", "--docker", "tcp://127.0.0.1:2375", "--network", "host",
 			       "--log-format", "json", NULL),
-			 OPTPARSE_OK);
+			 0);
 	assert_int_equal(c.nresolvers, 2);
 	assert_string_equal(addr_str(&c.resolvers[1], addr, sizeof(addr)), "[::1]:53");
 	assert_true(c.dry_run && c.once && c.adopt && c.pull && c.json && c.log_json);
@@ -299,50 +302,48 @@ static void test_options(void **state)
 	setenv("BERTH_ZONE", "env.zone", 1);
 	setenv("BERTH_RESOLVER", "127.0.0.1, 127.0.0.2", 1);
 	setenv("BERTH_DRY_RUN", "yes", 1);
-	assert_int_equal(popts(&c, err, sizeof(err), NULL), OPTPARSE_OK);
+	assert_int_equal(popts(&c, err, sizeof(err), NULL), 0);
 	assert_string_equal(c.zone, "env.zone");
 	assert_int_equal(c.nresolvers, 2);
 	assert_true(c.dry_run);
 	assert_int_equal(
-		popts(&c, err, sizeof(err), "--resolver", "127.0.0.3", "--dry-run=false", NULL),
-		OPTPARSE_OK);
+		popts(&c, err, sizeof(err), "--resolver", "127.0.0.3", "--dry-run=false", NULL), 0);
 	assert_int_equal(c.nresolvers, 1);
 	assert_string_equal(addr_str(&c.resolvers[0], addr, sizeof(addr)), "127.0.0.3:53");
 	assert_false(c.dry_run);
 	/* A bad variable is no matter when the command line gives the option. */
 	setenv("BERTH_INTERVAL", "soon", 1);
-	assert_int_equal(popts(&c, err, sizeof(err), "--interval", "5", NULL), OPTPARSE_OK);
-	assert_int_equal(popts(&c, err, sizeof(err), NULL), OPTPARSE_ERROR);
+	assert_int_equal(popts(&c, err, sizeof(err), "--interval", "5", NULL), 0);
+	assert_int_equal(popts(&c, err, sizeof(err), NULL), -EINVAL);
 	assert_string_equal(err, "BERTH_INTERVAL: \"soon\" is not a number of seconds (1..86400)");
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		unsetenv(vars[i]);
 
 	/* Errors name the option. */
-	assert_int_equal(popts(&c, err, sizeof(err), NULL), OPTPARSE_ERROR);
+	assert_int_equal(popts(&c, err, sizeof(err), NULL), -EINVAL);
 	assert_string_equal(err, "--zone is required (or BERTH_ZONE)");
-	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "a..b", NULL), OPTPARSE_ERROR);
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "a..b", NULL), -EINVAL);
 	assert_true(strncmp(err, "--zone: \"a..b\" is not a DNS zone", 32) == 0);
 	assert_int_equal(
 		popts(&c, err, sizeof(err), "--zone", "z", "--docker", "/run/d.sock", NULL),
-		OPTPARSE_ERROR);
+		-EINVAL);
 	assert_true(strncmp(err, "--docker: \"/run/d.sock\" is not a Docker endpoint", 48) == 0);
 	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", "--stop-timeout", "601", NULL),
-			 OPTPARSE_ERROR);
+			 -EINVAL);
 	assert_string_equal(err, "--stop-timeout: \"601\" is not a number of seconds (0..600)");
 	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", "--resolver", "1.1.1.1",
 			       "--resolver", "1.1.1.2", "--resolver", "1.1.1.3", "--resolver",
 			       "1.1.1.4", "--resolver", "1.1.1.5", "--resolver", "1.1.1.6", NULL),
-			 OPTPARSE_OK);
+			 0);
 	setenv("BERTH_RESOLVER",
 	       "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,"
 	       "1.1.1.9",
 	       1);
-	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", NULL), OPTPARSE_ERROR);
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", NULL), -EINVAL);
 	assert_string_equal(err,
 			    "BERTH_RESOLVER: \"1.1.1.9\" is one resolver too many (at most 8)");
 	unsetenv("BERTH_RESOLVER");
-	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", "--bogus", NULL),
-			 OPTPARSE_ERROR);
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", "--bogus", NULL), -EINVAL);
 	assert_string_equal(err, "--bogus: unknown option (see --help)");
 }
 

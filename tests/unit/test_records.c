@@ -429,9 +429,18 @@ static void test_source(void **state)
 	snprintf(origin, sizeof(origin), "records:%s", path);
 	logbuf[0] = '\0';
 
-	assert_null(records_source_new(base, (struct registry *)&fake, path, 5));
+	struct records_source *src = (struct records_source *)1;
+	char err[600] = "", msg[600];
+	assert_int_equal(
+		records_source_new(base, (struct registry *)&fake, path, 5, &src, err, sizeof(err)),
+		-ENOENT);
+	assert_null(src);
+	snprintf(msg, sizeof(msg), "%s: No such file or directory", path);
+	assert_string_equal(err, msg);
 	write_file(path, "txt-record=t.example,one\nbogus\n");
-	struct records_source *src = records_source_new(base, (struct registry *)&fake, path, 5);
+	assert_int_equal(
+		records_source_new(base, (struct registry *)&fake, path, 5, &src, err, sizeof(err)),
+		0);
 	assert_non_null(src);
 	assert_string_equal(reg.origin, origin);
 	assert_true(has("TXT \"one\""));

@@ -115,21 +115,37 @@ static const char *err_text(const char *body, size_t len, char *out, size_t outl
 
 /* ---- registry ---- */
 
-static void ctr_set(struct docker_source *s, struct ctr *c, struct recset *rs)
+/* The container's records (rs taken) into the registry. 0, or -ENOMEM (logged): the
+ * registry keeps what it had for the container. */
+static int ctr_set(struct docker_source *s, struct ctr *c, struct recset *rs)
 {
-	registry_set(s->reg, ORIGIN_DOCKER, c->id, rs);
+	int ret = registry_set(s->reg, ORIGIN_DOCKER, c->id, rs);
+	if (ret < 0) {
+		log_error("docker", "container %.12s: %s; keeping the previous records", c->id,
+			  berth_strerror(ret));
+		return ret;
+	}
 	if (!c->named)
 		s->named++;
 	c->named = true;
+	return 0;
 }
 
-static void ctr_unset(struct docker_source *s, struct ctr *c)
+/* The container's records out of the registry. 0, or -ENOMEM (logged): they stay until
+ * the next full list. */
+static int ctr_unset(struct docker_source *s, struct ctr *c)
 {
+	int ret;
 	if (!c->named)
-		return;
-	registry_set(s->reg, ORIGIN_DOCKER, c->id, NULL);
+		return 0;
+	if ((ret = registry_set(s->reg, ORIGIN_DOCKER, c->id, NULL)) < 0) {
+		log_error("docker", "container %.12s: %s; its records stay until the next re-list",
+			  c->id, berth_strerror(ret));
+		return ret;
+	}
 	c->named = false;
 	s->named--;
+	return 0;
 }
 
 static void cancel_inspect(struct docker_source *s, struct ctr *c)
@@ -141,13 +157,22 @@ static void cancel_inspect(struct docker_source *s, struct ctr *c)
 	}
 }
 
-/* The container is gone: its names go, and so does what we knew of it. */
+/* The container is gone: its names go, and so does what we knew of it. If the registry
+ * cannot drop its names (out of memory, logged), it stays known, unlisted, so the next
+ * re-list tries again. */
 static void ctr_forget(struct docker_source *s, struct ctr *c)
 {
 	cancel_inspect(s, c);
-	ctr_unset(s, c);
-	if (c->later)
+	if (c->later) {
 		event_free(c->later);
+		c->later = NULL;
+	}
+	if (ctr_unset(s, c) < 0) {
+		ctrs_dequeue(&s->ctrs, c);
+		c->listed = false;
+		c->running = false;
+		return;
+	}
 	ctrs_remove(&s->ctrs, c);
 }
 
@@ -190,12 +215,13 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 	}
 	c->running = f->running;
 	struct recset *rs = recset_new();
-	rc = rs ? naming_records(f, &s->naming, rs) : -ENOMEM;
-	if (rc == 0) {
+	bool ignored = false;
+	rc = rs ? naming_records(f, &s->naming, rs, &ignored) : -ENOMEM;
+	if (rc == 0 && !ignored) {
 		ctr_set(s, c, rs);
 	} else {
 		recset_free(rs);
-		if (rc == 1)
+		if (rc == 0)
 			ctr_unset(s, c);
 		else
 			log_warn("docker",
@@ -747,8 +773,9 @@ static void connect_start(struct docker_source *s)
 
 /* ---- public ---- */
 
-struct docker_source *docker_source_new(struct event_base *base, struct registry *reg,
-					const struct docker_source_conf *conf)
+int docker_source_new(struct event_base *base, struct registry *reg,
+		      const struct docker_source_conf *conf, struct docker_source **out, char *err,
+		      size_t errlen)
 {
 	struct docker_endpoint_conf cc = {
 		.endpoint = conf->endpoint,
@@ -756,37 +783,35 @@ struct docker_source *docker_source_new(struct event_base *base, struct registry
 		.tls_cert = conf->tls_cert,
 		.tls_key = conf->tls_key,
 	};
-	char err[300];
 	struct docker_source *s;
+	int rc;
 
+	*out = NULL;
 	if (conf->endpoint && strcmp(conf->endpoint, "none") == 0)
-		return NULL;
+		return 0;
 	s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		log_error("docker", "out of memory");
-		return NULL;
-	}
+	if (s == NULL)
+		return berth_fail(err, errlen, -ENOMEM, "out of memory");
 	s->base = base;
 	s->reg = reg;
 	s->naming = conf->naming;
 	backoff_init(&s->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, 0); /* no jitter, as before */
-	int rc = docker_endpoint_client(base, &cc, &s->client, err, sizeof(err));
-	if (rc < 0) {
-		log_error("docker", "%s", err);
+	rc = docker_endpoint_client(base, &cc, &s->client, err, errlen);
+	if (rc < 0)
 		goto fail;
-	}
 	s->retry_ev = evtimer_new(base, on_retry, s);
 	s->ping_ev = event_new(base, -1, EV_PERSIST, on_ping_timer, s);
 	if (s->retry_ev == NULL || s->ping_ev == NULL || ctrs_init(&s->ctrs) < 0) {
-		log_error("docker", "out of memory");
+		rc = berth_fail(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	log_info("docker", "following the engine at %s", hc_client_describe(s->client));
 	connect_start(s);
-	return s;
+	*out = s;
+	return 0;
 fail:
 	docker_source_free(s);
-	return NULL;
+	return rc;
 }
 
 void docker_source_free(struct docker_source *s)

@@ -14,7 +14,7 @@ struct registry;
 
 struct docker_source_conf {
 	/* unix:///path, tcp://host:port, http(s)://host:port; "none" = no Docker (docker_source_new
-	 * returns NULL and logs nothing); NULL = $DOCKER_HOST, else unix:///var/run/docker.sock. */
+	 * returns 0 with *out NULL); NULL = $DOCKER_HOST, else unix:///var/run/docker.sock. */
 	const char *endpoint;
 	/* TLS files (--docker-tls-ca/-cert/-key); NULL = $DOCKER_CERT_PATH when $DOCKER_TLS_VERIFY
 	 * is set. Certificates are always verified when TLS is on. */
@@ -55,10 +55,12 @@ struct docker_source;
 /* Start following the engine on base; records go to reg (origins "docker:<id>"). Returns at
  * once: the first connection, and every reconnection, happens on the loop. An engine that does
  * not answer is retried with capped backoff (250 ms doubling to 5 s), logged once and then at
- * most every 60 s; what was known keeps being served. NULL for "none", or on a configuration
- * error (bad endpoint, unreadable TLS file), which is logged. */
-struct docker_source *docker_source_new(struct event_base *base, struct registry *reg,
-					const struct docker_source_conf *conf);
+ * most every 60 s; what was known keeps being served. 0 and *out (NULL for "none"), or a
+ * negative code with a message in err: a configuration error (bad endpoint, unreadable TLS
+ * file) or out of memory. */
+int docker_source_new(struct event_base *base, struct registry *reg,
+		      const struct docker_source_conf *conf, struct docker_source **out, char *err,
+		      size_t errlen);
 /* Cancel everything (no registry change). NULL is a no-op. */
 void docker_source_free(struct docker_source *ds);
 
