@@ -8,16 +8,17 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: berth [serve|provision] [OPTIONS]\n"
-	           "\n"
-	           "berth is a DNS server that makes Docker containers findable by name.\n"
-	           "\n"
-	           "commands:\n"
-	           "  serve       answer DNS queries (the default); see `berth serve --help`\n"
-	           "  provision   run the containers DNS TXT records list; see `berth provision --help`\n"
-	           "\n"
-	           "  --help      this text\n"
-	           "  --version   print the version\n");
+	fprintf(f,
+		"usage: berth [serve|provision] [OPTIONS]\n"
+		"\n"
+		"berth is a DNS server that makes Docker containers findable by name.\n"
+		"\n"
+		"commands:\n"
+		"  serve       answer DNS queries (the default); see `berth serve --help`\n"
+		"  provision   run the containers DNS TXT records list; see `berth provision --help`\n"
+		"\n"
+		"  --help      this text\n"
+		"  --version   print the version\n");
 }
 
 int main(int argc, char **argv)

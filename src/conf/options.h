@@ -17,42 +17,43 @@ enum miss_mode { MISS_NXDOMAIN = 0, MISS_SERVFAIL = 1 };
 struct serve_conf {
 	struct addr listen[CONF_MAX_LISTEN]; /* --listen, default 127.0.0.1:53 */
 	size_t nlisten;
-	char *domain;             /* --domain, default "docker", stored without trailing dot, lowercase */
-	char *environment;        /* --environment, default "" */
-	char *docker;             /* --docker URL, default $DOCKER_HOST or unix:///var/run/docker.sock; NULL with --docker none */
-	bool docker_none;         /* --docker none: no Docker discovery */
-	struct strv hosts_dirs;   /* --hosts-dir, repeatable */
-	struct strv records;      /* --records, repeatable */
-	struct addr upstream[CONF_MAX_LISTEN]; /* --upstream ADDR[:PORT], repeatable; default: /etc/resolv.conf */
+	char *domain;      /* --domain, default "docker", stored without trailing dot, lowercase */
+	char *environment; /* --environment, default "" */
+	char *docker; /* --docker URL, default $DOCKER_HOST or unix:///var/run/docker.sock; NULL with --docker none */
+	bool docker_none;       /* --docker none: no Docker discovery */
+	struct strv hosts_dirs; /* --hosts-dir, repeatable */
+	struct strv records;    /* --records, repeatable */
+	struct addr upstream
+		[CONF_MAX_LISTEN]; /* --upstream ADDR[:PORT], repeatable; default: /etc/resolv.conf */
 	size_t nupstream;
-	bool upstream_none;       /* --upstream none */
-	bool upstream_set;        /* upstreams came from the command line / env, not resolv.conf */
-	struct addr http;         /* --http ADDR:PORT, default 127.0.0.1:8053 */
-	bool http_none;           /* --http none */
-	char *host_ip;            /* --host-ip, NULL = auto */
-	uint32_t ttl;             /* --ttl, default 10 */
-	uint32_t negative_ttl;    /* --negative-ttl, default 5 (SOA minimum) */
-	unsigned threads;         /* --threads, default: number of cores */
-	struct strv etcd;         /* --etcd URL, repeatable */
-	char *node;               /* --node, default hostname */
-	char *advertise;          /* --advertise */
-	char *api_token;          /* --api-token */
-	char *state_dir;          /* --state-dir, default /var/lib/berth */
-	int log_level;            /* --log-level error|warn|info|debug, default info */
-	bool log_json;            /* --log-format text|json */
-	enum miss_mode miss;      /* --miss nxdomain|servfail */
+	bool upstream_none;    /* --upstream none */
+	bool upstream_set;     /* upstreams came from the command line / env, not resolv.conf */
+	struct addr http;      /* --http ADDR:PORT, default 127.0.0.1:8053 */
+	bool http_none;        /* --http none */
+	char *host_ip;         /* --host-ip, NULL = auto */
+	uint32_t ttl;          /* --ttl, default 10 */
+	uint32_t negative_ttl; /* --negative-ttl, default 5 (SOA minimum) */
+	unsigned threads;      /* --threads, default: number of cores */
+	struct strv etcd;      /* --etcd URL, repeatable */
+	char *node;            /* --node, default hostname */
+	char *advertise;       /* --advertise */
+	char *api_token;       /* --api-token */
+	char *state_dir;       /* --state-dir, default /var/lib/berth */
+	int log_level;         /* --log-level error|warn|info|debug, default info */
+	bool log_json;         /* --log-format text|json */
+	enum miss_mode miss;   /* --miss nxdomain|servfail */
 	struct cidr allow[CONF_MAX_CIDR]; /* --allow-recursion CIDR, repeatable */
 	size_t nallow;
-	uint16_t udp_size;        /* --max-udp-size, default 1232 */
-	uint32_t tcp_idle_ms;     /* --tcp-idle-timeout seconds, default 10 s */
-	char *resolv_conf;        /* --resolv-conf, default /etc/resolv.conf */
-	char *docker_tls_ca;      /* --docker-tls-ca, else $DOCKER_CERT_PATH/ca.pem with DOCKER_TLS_VERIFY */
-	char *docker_tls_cert;    /* --docker-tls-cert */
-	char *docker_tls_key;     /* --docker-tls-key */
-	bool bare_hostnames;      /* --bare-hostnames: answer "<hostname>." */
-	bool include_unhealthy;   /* --include-unhealthy */
-	bool all;                 /* --all: stopped containers answer too */
-	struct strv networks;     /* --network NAME, repeatable: only these networks' addresses */
+	uint16_t udp_size;    /* --max-udp-size, default 1232 */
+	uint32_t tcp_idle_ms; /* --tcp-idle-timeout seconds, default 10 s */
+	char *resolv_conf;    /* --resolv-conf, default /etc/resolv.conf */
+	char *docker_tls_ca; /* --docker-tls-ca, else $DOCKER_CERT_PATH/ca.pem with DOCKER_TLS_VERIFY */
+	char *docker_tls_cert;  /* --docker-tls-cert */
+	char *docker_tls_key;   /* --docker-tls-key */
+	bool bare_hostnames;    /* --bare-hostnames: answer "<hostname>." */
+	bool include_unhealthy; /* --include-unhealthy */
+	bool all;               /* --all: stopped containers answer too */
+	struct strv networks;   /* --network NAME, repeatable: only these networks' addresses */
 };
 
 /* Fill c from the environment (BERTH_*), then argv (argv[0] is the subcommand

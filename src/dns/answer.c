@@ -73,30 +73,42 @@ const struct dns_counters *dns_worker_counters(const struct dns_worker *w)
 	return &w->counters;
 }
 
-const uint32_t dns_latency_bounds_us[DNS_LATENCY_BUCKETS - 1] = { 50, 100, 250, 500, 1000,
-	                                                                5000, 25000 };
+const uint32_t dns_latency_bounds_us[DNS_LATENCY_BUCKETS - 1] = { 50,   100,  250,  500,
+								  1000, 5000, 25000 };
 
 const char *dns_qtype_slot_name(int slot)
 {
-	static const char *const names[DNS_QT_COUNT] = { "A", "AAAA", "PTR", "SRV", "TXT", "MX",
-		                                         "CNAME", "NS", "SOA", "ANY", "other" };
+	static const char *const names[DNS_QT_COUNT] = { "A",   "AAAA", "PTR",   "SRV",
+							 "TXT", "MX",   "CNAME", "NS",
+							 "SOA", "ANY",  "other" };
 	return slot >= 0 && slot < DNS_QT_COUNT ? names[slot] : "other";
 }
 
 static int qtype_slot(uint16_t qtype)
 {
 	switch (qtype) {
-	case KNOT_RRTYPE_A: return DNS_QT_A;
-	case KNOT_RRTYPE_AAAA: return DNS_QT_AAAA;
-	case KNOT_RRTYPE_PTR: return DNS_QT_PTR;
-	case KNOT_RRTYPE_SRV: return DNS_QT_SRV;
-	case KNOT_RRTYPE_TXT: return DNS_QT_TXT;
-	case KNOT_RRTYPE_MX: return DNS_QT_MX;
-	case KNOT_RRTYPE_CNAME: return DNS_QT_CNAME;
-	case KNOT_RRTYPE_NS: return DNS_QT_NS;
-	case KNOT_RRTYPE_SOA: return DNS_QT_SOA;
-	case KNOT_RRTYPE_ANY: return DNS_QT_ANY;
-	default: return DNS_QT_OTHER;
+	case KNOT_RRTYPE_A:
+		return DNS_QT_A;
+	case KNOT_RRTYPE_AAAA:
+		return DNS_QT_AAAA;
+	case KNOT_RRTYPE_PTR:
+		return DNS_QT_PTR;
+	case KNOT_RRTYPE_SRV:
+		return DNS_QT_SRV;
+	case KNOT_RRTYPE_TXT:
+		return DNS_QT_TXT;
+	case KNOT_RRTYPE_MX:
+		return DNS_QT_MX;
+	case KNOT_RRTYPE_CNAME:
+		return DNS_QT_CNAME;
+	case KNOT_RRTYPE_NS:
+		return DNS_QT_NS;
+	case KNOT_RRTYPE_SOA:
+		return DNS_QT_SOA;
+	case KNOT_RRTYPE_ANY:
+		return DNS_QT_ANY;
+	default:
+		return DNS_QT_OTHER;
 	}
 }
 
@@ -128,8 +140,8 @@ void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c)
 struct resp {
 	uint8_t *buf;
 	size_t pos;
-	size_t limit;   /* bytes we may use for records, OPT excluded */
-	bool overflow;  /* a record did not fit: truncate */
+	size_t limit;  /* bytes we may use for records, OPT excluded */
+	bool overflow; /* a record did not fit: truncate */
 	uint16_t count[3];
 };
 
@@ -140,8 +152,7 @@ static void put16(uint8_t *p, uint16_t v)
 }
 
 /* Append one RR: a 2-byte compression pointer as owner, then the tail. */
-static bool put_rr(struct resp *r, int section, uint16_t owner_ptr, const uint8_t *tail,
-                   size_t len)
+static bool put_rr(struct resp *r, int section, uint16_t owner_ptr, const uint8_t *tail, size_t len)
 {
 	if (r->overflow || r->pos + 2 + len > r->limit) {
 		r->overflow = true;
@@ -155,13 +166,13 @@ static bool put_rr(struct resp *r, int section, uint16_t owner_ptr, const uint8_
 }
 
 /* All records of an RRset, starting at a rotating index. */
-static void put_rrset(struct resp *r, int section, uint16_t owner_ptr,
-                      const struct snap_rrset *rs, uint32_t start)
+static void put_rrset(struct resp *r, int section, uint16_t owner_ptr, const struct snap_rrset *rs,
+		      uint32_t start)
 {
 	for (uint16_t i = 0; i < rs->count; i++) {
 		uint16_t k = (uint16_t)((start + i) % rs->count);
 		if (!put_rr(r, section, owner_ptr, rs->wire + rs->offs[k],
-		            rs->offs[k + 1] - rs->offs[k]))
+			    rs->offs[k + 1] - rs->offs[k]))
 			return;
 	}
 }
@@ -196,7 +207,7 @@ static int client_network_rr(const struct snap_rrset *rs, const struct sockaddr 
 
 /* An address RRset: the client's own network first, the rest rotated. */
 static void put_addresses(struct resp *r, uint16_t owner_ptr, const struct snap_rrset *rs,
-                          uint32_t rot, const struct sockaddr *client)
+			  uint32_t rot, const struct sockaddr *client)
 {
 	int first = client_network_rr(rs, client);
 	if (first < 0) {
@@ -209,7 +220,7 @@ static void put_addresses(struct resp *r, uint16_t owner_ptr, const struct snap_
 	for (uint16_t i = 0; i < rs->count; i++) {
 		uint16_t j = (uint16_t)((rot + i) % rs->count);
 		if (j != k && !put_rr(r, AN, owner_ptr, rs->wire + rs->offs[j],
-		                      rs->offs[j + 1] - rs->offs[j]))
+				      rs->offs[j + 1] - rs->offs[j]))
 			return;
 	}
 }
@@ -235,7 +246,7 @@ static bool apex_in_qname(const uint8_t *qname, size_t qname_len, const struct s
 /* The zone's SOA in the authority section. Owned names outside every zone
  * get none: berth is no zone's apex there, and claiming one would be false. */
 static void put_soa(struct resp *r, const struct snap_zone *z, const uint8_t *qname,
-                    size_t qname_len)
+		    size_t qname_len)
 {
 	if (z == NULL || r->overflow)
 		return;
@@ -264,8 +275,8 @@ enum chase_end {
 /* Follow CNAMEs inside the snapshot, writing each. On CHASE_NODE, *node is the
  * node whose own records answer and *owner_ptr points at its name. */
 static enum chase_end chase_cname(struct resp *r, const struct snapshot *s,
-                                  const struct snap_node **node, uint16_t qtype,
-                                  uint16_t *owner_ptr, const struct snap_zone **zone)
+				  const struct snap_node **node, uint16_t qtype,
+				  uint16_t *owner_ptr, const struct snap_zone **zone)
 {
 	if (qtype == KNOT_RRTYPE_CNAME || qtype == KNOT_RRTYPE_ANY)
 		return CHASE_NODE;
@@ -303,7 +314,7 @@ static uint8_t rcode_of_miss(const struct dns_query_info *qi)
 /* Records of several nodes under the question name, each distinct record once
  * (dnsdock: every container that matches is returned). */
 static bool put_merged(struct resp *r, const struct snap_node *const *nodes, size_t n,
-                       uint16_t qtype)
+		       uint16_t qtype)
 {
 	const uint8_t *seen[MERGE_MAX];
 	uint32_t seen_len[MERGE_MAX];
@@ -311,8 +322,9 @@ static bool put_merged(struct resp *r, const struct snap_node *const *nodes, siz
 	for (size_t i = 0; i < n; i++) {
 		for (uint16_t t = 0; t < nodes[i]->nrrsets; t++) {
 			const struct snap_rrset *rs = &nodes[i]->rrsets[t];
-			if (rs->type != qtype && !(qtype == KNOT_RRTYPE_ANY && rs->type != KNOT_RRTYPE_SOA &&
-			                           rs->type != KNOT_RRTYPE_NS))
+			if (rs->type != qtype &&
+			    !(qtype == KNOT_RRTYPE_ANY && rs->type != KNOT_RRTYPE_SOA &&
+			      rs->type != KNOT_RRTYPE_NS))
 				continue;
 			for (uint16_t k = 0; k < rs->count && nseen < MERGE_MAX; k++) {
 				const uint8_t *rr = rs->wire + rs->offs[k];
@@ -337,7 +349,7 @@ static bool put_merged(struct resp *r, const struct snap_node *const *nodes, siz
 /* A name that does not exist inside zone z: dnsdock patterns, Docker ID
  * prefixes, then RFC 4592 wildcards; NXDOMAIN when none applies. */
 static uint8_t answer_missing(struct resp *r, const struct snapshot *s, const knot_pkt_t *q,
-                              const struct snap_zone *z, struct dns_query_info *qi, uint32_t rot)
+			      const struct snap_zone *z, struct dns_query_info *qi, uint32_t rot)
 {
 	const uint8_t *qname = knot_pkt_qname(q);
 	size_t qname_len = q->qname_size;
@@ -356,7 +368,8 @@ static uint8_t answer_missing(struct resp *r, const struct snapshot *s, const kn
 	const struct snap_node *wild = snapshot_wildcard(s, qname, qname_len, z);
 	if (wild != NULL) {
 		/* Synthesised from "*.<encloser>": the owner is the question name. */
-		const struct snap_rrset *rs = qtype == KNOT_RRTYPE_ANY ? NULL : snap_node_rrset(wild, qtype);
+		const struct snap_rrset *rs =
+			qtype == KNOT_RRTYPE_ANY ? NULL : snap_node_rrset(wild, qtype);
 		if (rs != NULL)
 			put_rrset(r, AN, KNOT_WIRE_HEADER_SIZE, rs, rot);
 		else if (qtype == KNOT_RRTYPE_ANY)
@@ -372,9 +385,7 @@ static uint8_t answer_missing(struct resp *r, const struct snapshot *s, const kn
 	return rcode_of_miss(qi);
 }
 
-
-size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t *out,
-                          size_t outmax)
+size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t *out, size_t outmax)
 {
 	if (qlen < KNOT_WIRE_HEADER_SIZE || outmax < KNOT_WIRE_HEADER_SIZE)
 		return 0;
@@ -388,7 +399,8 @@ size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t 
 	size_t len = KNOT_WIRE_HEADER_SIZE;
 	if (knot_wire_get_qdcount(q) >= 1) {
 		int nlen = knot_dname_wire_check(q + len, q + qlen, NULL);
-		if (nlen > 0 && len + (size_t)nlen + 4 <= qlen && len + (size_t)nlen + 4 <= outmax) {
+		if (nlen > 0 && len + (size_t)nlen + 4 <= qlen &&
+		    len + (size_t)nlen + 4 <= outmax) {
 			memcpy(out + len, q + len, (size_t)nlen + 4);
 			len += (size_t)nlen + 4;
 			knot_wire_set_qdcount(out, 1);
@@ -403,7 +415,7 @@ static bool bad_qtype(uint16_t qtype)
 }
 
 static uint8_t answer_from_snapshot(struct resp *r, const struct snapshot *s, const knot_pkt_t *q,
-                                    struct dns_query_info *qi, uint32_t rot, bool *forward)
+				    struct dns_query_info *qi, uint32_t rot, bool *forward)
 {
 	const uint8_t *qname = knot_pkt_qname(q);
 	size_t qname_len = q->qname_size;
@@ -440,13 +452,14 @@ static uint8_t answer_from_snapshot(struct resp *r, const struct snapshot *s, co
 			put_addresses(r, owner_ptr, rs, rot, qi->client);
 	}
 	if (r->count[AN] == before && !r->overflow)
-		put_soa(r, snap_node_zone(s, target), qname, qname_len); /* NODATA, at the end of any chain */
+		put_soa(r, snap_node_zone(s, target), qname,
+			qname_len); /* NODATA, at the end of any chain */
 	return KNOT_RCODE_NOERROR;
 }
 
 enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const uint8_t *q,
-                           size_t qlen, uint8_t *out, size_t outmax, struct dns_query_info *qi,
-                           size_t *outlen)
+			   size_t qlen, uint8_t *out, size_t outmax, struct dns_query_info *qi,
+			   size_t *outlen)
 {
 	bump(&w->counters.queries, 1);
 	qi->max_size = qi->tcp ? UINT16_MAX : KNOT_EDNS_MIN_UDP_PAYLOAD;
@@ -460,8 +473,8 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 		goto error;
 	}
 	w->used = 0;
-	knot_pkt_t *pkt = knot_pkt_new((void *)q, (uint16_t)(qlen > UINT16_MAX ? UINT16_MAX : qlen),
-	                               &w->mm);
+	knot_pkt_t *pkt =
+		knot_pkt_new((void *)q, (uint16_t)(qlen > UINT16_MAX ? UINT16_MAX : qlen), &w->mm);
 	rcode = KNOT_RCODE_FORMERR;
 	if (pkt == NULL || knot_pkt_parse(pkt, 0) != KNOT_EOK || knot_wire_get_qdcount(q) != 1 ||
 	    bad_qtype(knot_pkt_qtype(pkt)))
@@ -495,7 +508,8 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 		rcode = KNOT_RCODE_BADVERS;
 	} else if (knot_pkt_qclass(pkt) != KNOT_CLASS_IN) {
 		rcode = KNOT_RCODE_REFUSED;
-	} else if (knot_pkt_qtype(pkt) == KNOT_RRTYPE_AXFR || knot_pkt_qtype(pkt) == KNOT_RRTYPE_IXFR) {
+	} else if (knot_pkt_qtype(pkt) == KNOT_RRTYPE_AXFR ||
+		   knot_pkt_qtype(pkt) == KNOT_RRTYPE_IXFR) {
 		rcode = KNOT_RCODE_REFUSED; /* berth's names are not for transfer */
 	} else {
 		rcode = answer_from_snapshot(&r, s, pkt, qi, w->rotate++, &forward);
@@ -528,7 +542,8 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 		put16(opt + 3, qi->udp_cap);
 		opt[5] = (uint8_t)(rcode >> 4); /* extended RCODE */
 		opt[6] = KNOT_EDNS_VERSION;
-		put16(opt + 7, knot_edns_do(pkt->opt_rr) ? 0x8000 : 0); /* DO is echoed (RFC 3225) */
+		put16(opt + 7,
+		      knot_edns_do(pkt->opt_rr) ? 0x8000 : 0); /* DO is echoed (RFC 3225) */
 		put16(opt + 9, 0);
 		r.pos += OPT_SIZE;
 	}

@@ -10,24 +10,34 @@
 #include "store/snapshot.h"
 
 enum dns_action {
-	DNS_REPLY = 0,   /* out holds the response */
-	DNS_DROP,        /* send nothing (a response, or too short to answer) */
-	DNS_FORWARD,     /* not ours and the client may recurse: hand the query to the forwarder */
+	DNS_REPLY = 0, /* out holds the response */
+	DNS_DROP,      /* send nothing (a response, or too short to answer) */
+	DNS_FORWARD,   /* not ours and the client may recurse: hand the query to the forwarder */
 };
 
 struct dns_query_info {
 	bool tcp;
-	bool may_forward;   /* forwarding enabled and the client passes the ACL */
-	bool servfail_miss; /* --miss servfail */
-	uint16_t udp_cap;   /* largest UDP answer we send (e.g. 1232) */
-	uint16_t max_size;  /* out: the size the client accepts (set by dns_answer) */
+	bool may_forward;              /* forwarding enabled and the client passes the ACL */
+	bool servfail_miss;            /* --miss servfail */
+	uint16_t udp_cap;              /* largest UDP answer we send (e.g. 1232) */
+	uint16_t max_size;             /* out: the size the client accepts (set by dns_answer) */
 	const struct sockaddr *client; /* for split horizon; may be NULL */
 };
 
 /* Query types counted one by one; the rest are "other". */
 enum dns_qtype_slot {
-	DNS_QT_A, DNS_QT_AAAA, DNS_QT_PTR, DNS_QT_SRV, DNS_QT_TXT, DNS_QT_MX, DNS_QT_CNAME,
-	DNS_QT_NS, DNS_QT_SOA, DNS_QT_ANY, DNS_QT_OTHER, DNS_QT_COUNT
+	DNS_QT_A,
+	DNS_QT_AAAA,
+	DNS_QT_PTR,
+	DNS_QT_SRV,
+	DNS_QT_TXT,
+	DNS_QT_MX,
+	DNS_QT_CNAME,
+	DNS_QT_NS,
+	DNS_QT_SOA,
+	DNS_QT_ANY,
+	DNS_QT_OTHER,
+	DNS_QT_COUNT
 };
 /* Upper bounds of the answer latency histogram, in microseconds (the last is +Inf). */
 #define DNS_LATENCY_BUCKETS 8
@@ -60,9 +70,10 @@ void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c);
 /* Answer one query. out must hold at least 65535 bytes for TCP, udp_cap for UDP.
  * rotate: a counter used to rotate the order of records between answers. */
 enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const uint8_t *q,
-                           size_t qlen, uint8_t *out, size_t outmax, struct dns_query_info *qi,
-                           size_t *outlen);
+			   size_t qlen, uint8_t *out, size_t outmax, struct dns_query_info *qi,
+			   size_t *outlen);
 
 /* A bare error response (FORMERR/SERVFAIL/REFUSED...) echoing the query's ID and
  * question when they can be read. Returns the length, or 0 if q is unusable. */
-size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t *out, size_t outmax);
+size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t *out,
+			  size_t outmax);

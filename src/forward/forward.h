@@ -29,7 +29,7 @@ void forwarder_free(struct forwarder *f);
  * largest response the client accepts (UDP payload size, or 65535 on TCP).
  * done must not call forwarder_free (it may run inside libunbound). */
 void forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen, uint16_t max_size,
-                     forward_done_fn done, void *arg);
+		     forward_done_fn done, void *arg);
 
 /* Counters for /status and /metrics; forwarder_stats may be called from any
  * thread while the loop runs (each counter is read atomically). */

@@ -27,11 +27,11 @@ struct http_server {
 	struct evconnlistener *listener;  /* the bound socket's, disabled at the connection cap */
 	struct evhttp_connection **conns; /* connections that made a request, max_connections */
 	int nconn;
-	bool paused;                  /* listener disabled: nconn reached the cap */
-	bool closing;                 /* in http_server_free: connections are going */
-	time_t started;               /* wall clock, for /status */
-	double started_mono; /* monotonic seconds, for uptime */
-	uint64_t codes[HTTP_CODES];   /* responses sent, by status code */
+	bool paused;                /* listener disabled: nconn reached the cap */
+	bool closing;               /* in http_server_free: connections are going */
+	time_t started;             /* wall clock, for /status */
+	double started_mono;        /* monotonic seconds, for uptime */
+	uint64_t codes[HTTP_CODES]; /* responses sent, by status code */
 	uint64_t requests;
 };
 

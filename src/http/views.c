@@ -453,19 +453,23 @@ static void source_metrics(struct evbuffer *b, const json_t *sources)
 			cum += (unsigned long long)json_integer_value(json_array_get(counts, k));
 			if (k < json_array_size(bounds))
 				snprintf(le, sizeof(le), "%g",
-				         json_number_value(json_array_get(bounds, k)) / 1e3);
+					 json_number_value(json_array_get(bounds, k)) / 1e3);
 			else
 				snprintf(le, sizeof(le), "+Inf");
-			evbuffer_add_printf(b, "berth_source_event_lag_seconds_bucket{source=\"%s\","
-			                       "kind=\"%s\",le=\"%s\"} %llu\n",
-			                    name, kind, le, cum);
+			evbuffer_add_printf(b,
+					    "berth_source_event_lag_seconds_bucket{source=\"%s\","
+					    "kind=\"%s\",le=\"%s\"} %llu\n",
+					    name, kind, le, cum);
 		}
-		evbuffer_add_printf(b, "berth_source_event_lag_seconds_sum{source=\"%s\",kind=\"%s\"} "
-		                       "%.6f\n",
-		                    name, kind, json_number_value(json_object_get(lag, "sum_ms")) / 1e3);
-		evbuffer_add_printf(b, "berth_source_event_lag_seconds_count{source=\"%s\","
-		                       "kind=\"%s\"} %llu\n",
-		                    name, kind, cum);
+		evbuffer_add_printf(b,
+				    "berth_source_event_lag_seconds_sum{source=\"%s\",kind=\"%s\"} "
+				    "%.6f\n",
+				    name, kind,
+				    json_number_value(json_object_get(lag, "sum_ms")) / 1e3);
+		evbuffer_add_printf(b,
+				    "berth_source_event_lag_seconds_count{source=\"%s\","
+				    "kind=\"%s\"} %llu\n",
+				    name, kind, cum);
 	}
 }
 
@@ -511,14 +515,17 @@ void http_get_metrics(struct http_server *hs, struct evhttp_request *req)
 	for (int i = 0; i < DNS_LATENCY_BUCKETS; i++) {
 		cum += c.latency[i];
 		if (i < DNS_LATENCY_BUCKETS - 1)
-			evbuffer_add_printf(b, "berth_answer_duration_seconds_bucket{le=\"%g\"} %llu\n",
-					    dns_latency_bounds_us[i] / 1e6, (unsigned long long)cum);
+			evbuffer_add_printf(
+				b, "berth_answer_duration_seconds_bucket{le=\"%g\"} %llu\n",
+				dns_latency_bounds_us[i] / 1e6, (unsigned long long)cum);
 		else
-			evbuffer_add_printf(b, "berth_answer_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-					    (unsigned long long)cum);
+			evbuffer_add_printf(
+				b, "berth_answer_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+				(unsigned long long)cum);
 	}
 	evbuffer_add_printf(b, "berth_answer_duration_seconds_sum %.9f\n", c.latency_sum_ns / 1e9);
-	evbuffer_add_printf(b, "berth_answer_duration_seconds_count %llu\n", (unsigned long long)cum);
+	evbuffer_add_printf(b, "berth_answer_duration_seconds_count %llu\n",
+			    (unsigned long long)cum);
 	family(b, "berth_forwarded_total", "counter", "DNS queries handed to the forwarder.");
 	evbuffer_add_printf(b, "berth_forwarded_total %llu\n", (unsigned long long)c.forwarded);
 	family(b, "berth_dropped_total", "counter",

@@ -443,7 +443,7 @@ static void clean_id(const char *id, char out[65])
 int naming_records(const struct container_facts *c, const struct naming_conf *conf,
 		   struct recset *out, bool *ignored)
 {
-	struct ctx x = {.out = out, .ttl = conf == NULL ? 0 : conf->ttl};
+	struct ctx x = { .out = out, .ttl = conf == NULL ? 0 : conf->ttl };
 	char domain[NAME_BUF];
 	char env[NAME_BUF];
 	char suffix[NAME_BUF]; /* "E.D", or "D" without environment */

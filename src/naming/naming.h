@@ -15,49 +15,52 @@ struct kv {
 };
 
 struct container_net {
-	const char *name;       /* network name, e.g. "bridge", "mynet" */
-	const char *ipv4;       /* NULL or "" when none */
-	const char *ipv6;       /* NULL or "" when none */
+	const char *name;           /* network name, e.g. "bridge", "mynet" */
+	const char *ipv4;           /* NULL or "" when none */
+	const char *ipv6;           /* NULL or "" when none */
 	const char *const *aliases; /* network aliases (NULL-terminated, may be NULL) */
-	uint8_t ipv4_prefix;    /* IPPrefixLen, 0 = unknown: split horizon */
-	uint8_t ipv6_prefix;    /* GlobalIPv6PrefixLen, 0 = unknown */
+	uint8_t ipv4_prefix;        /* IPPrefixLen, 0 = unknown: split horizon */
+	uint8_t ipv6_prefix;        /* GlobalIPv6PrefixLen, 0 = unknown */
 };
 
 struct container_port {
-	uint16_t port;          /* container port */
-	bool udp;               /* else tcp */
-	uint16_t host_port;     /* published host port, 0 if not published */
+	uint16_t port;      /* container port */
+	bool udp;           /* else tcp */
+	uint16_t host_port; /* published host port, 0 if not published */
 };
 
 enum container_health { HEALTH_NONE = 0, HEALTH_STARTING, HEALTH_HEALTHY, HEALTH_UNHEALTHY };
 
 /* What Docker says of one container (strings borrowed, not owned). */
 struct container_facts {
-	const char *id;         /* full 64-hex ID */
-	const char *name;       /* without the leading '/' */
-	const char *hostname;   /* Config.Hostname */
-	const char *image;      /* Config.Image as the user gave it, e.g. "redis:7" or "quay.io/coreos/etcd" */
+	const char *id;       /* full 64-hex ID */
+	const char *name;     /* without the leading '/' */
+	const char *hostname; /* Config.Hostname */
+	const char *
+		image; /* Config.Image as the user gave it, e.g. "redis:7" or "quay.io/coreos/etcd" */
 	const struct kv *labels;
 	size_t nlabels;
 	const char *const *env; /* "KEY=VALUE", NULL-terminated, may be NULL */
-	const char *network_mode; /* HostConfig.NetworkMode: "default", "bridge", "host", "none", "container:<id>", or a network name */
+	const char *
+		network_mode; /* HostConfig.NetworkMode: "default", "bridge", "host", "none", "container:<id>", or a network name */
 	const struct container_net *nets;
 	size_t nnets;
 	const struct container_port *ports;
 	size_t nports;
 	enum container_health health;
-	bool running;           /* State.Running (paused containers are running) */
+	bool running; /* State.Running (paused containers are running) */
 	bool paused;
 };
 
 struct naming_conf {
-	const char *domain;       /* "docker" */
-	const char *environment;  /* "" or e.g. "prod" */
-	uint32_t ttl;             /* default TTL (--ttl) */
-	const char *host_ip;      /* the host's address: joyride.host.name and host-network containers; may be NULL */
-	bool bare_hostnames;      /* --bare-hostnames: answer "<hostname>." (docker_dns) */
-	bool include_unhealthy;   /* --include-unhealthy */
-	bool all;                 /* --all: stopped containers answer too */
+	const char *domain;      /* "docker" */
+	const char *environment; /* "" or e.g. "prod" */
+	uint32_t ttl;            /* default TTL (--ttl) */
+	const char *
+		host_ip; /* the host's address: joyride.host.name and host-network containers; may be NULL */
+	bool bare_hostnames;         /* --bare-hostnames: answer "<hostname>." (docker_dns) */
+	bool include_unhealthy;      /* --include-unhealthy */
+	bool all;                    /* --all: stopped containers answer too */
 	const char *const *networks; /* --network filter (NULL-terminated), NULL = all */
 };
 

@@ -73,7 +73,9 @@ static void answer_error(const char *what, const struct reply *r, char *err, siz
 	json_t *v = r->body ? json_loads(r->body, 0, NULL) : NULL;
 	const char *msg = json_string_value(json_object_get(v, "message"));
 	snprintf(err, errlen, "%s: HTTP %d: %.200s", what, r->status,
-		 msg ? msg : r->body ? r->body : "");
+		 msg     ? msg :
+		 r->body ? r->body :
+			   "");
 	json_decref(v);
 }
 
@@ -184,17 +186,19 @@ int provision_engine_list(struct provision_engine *e, const char *zone,
 		ret = -ENOMEM;
 		goto out;
 	}
-	json_array_foreach(doc, i, c) {
+	json_array_foreach(doc, i, c)
+	{
 		struct provision_container *pc = &out->v[out->n];
-		const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+		const char *name =
+			json_string_value(json_array_get(json_object_get(c, "Names"), 0));
 		pc->id = json_string_value(json_object_get(c, "Id"));
 		if (name == NULL || pc->id == NULL)
 			continue;
 		pc->name = name[0] == '/' ? name + 1 : name;
 		pc->label = label_of(json_object_get(c, "Labels"), zone);
 		const char *state = json_string_value(json_object_get(c, "State"));
-		pc->running = state && (strcmp(state, "running") == 0 ||
-					strcmp(state, "restarting") == 0);
+		pc->running = state &&
+			      (strcmp(state, "running") == 0 || strcmp(state, "restarting") == 0);
 		out->n++;
 	}
 	out->doc = doc;
@@ -248,8 +252,8 @@ static int pull(struct provision_engine *e, const char *image, char *err, size_t
 	return ret;
 }
 
-int provision_engine_image(struct provision_engine *e, const char *image, bool want_pull,
-			   char *err, size_t errlen)
+int provision_engine_image(struct provision_engine *e, const char *image, bool want_pull, char *err,
+			   size_t errlen)
 {
 	char path[700];
 	struct reply r;
@@ -272,8 +276,8 @@ int provision_engine_image(struct provision_engine *e, const char *image, bool w
 	if (ret < 0)
 		return ret;
 	if (!want_pull) {
-		snprintf(err, errlen, "image %.100s is not present locally (no pull without --pull)",
-			 image);
+		snprintf(err, errlen,
+			 "image %.100s is not present locally (no pull without --pull)", image);
 		return -ENOENT;
 	}
 	ret = pull(e, image, err, errlen);
@@ -281,8 +285,8 @@ int provision_engine_image(struct provision_engine *e, const char *image, bool w
 }
 
 int provision_engine_create(struct provision_engine *e, const char *name, const struct strv *argv,
-			    const char *cmdline, const char *zone, const char *network, char *id, size_t idlen,
-			    char *err, size_t errlen)
+			    const char *cmdline, const char *zone, const char *network, char *id,
+			    size_t idlen, char *err, size_t errlen)
 {
 	char enc[600], path[700];
 	json_t *body = json_object(), *cmd = json_array(), *labels = json_object();
@@ -333,8 +337,8 @@ out:
 }
 
 /* POST/DELETE on /containers/<id><suffix>; ok_a and ok_b are the statuses that mean success. */
-static int simple(struct provision_engine *e, const char *method, const char *what,
-		  const char *id, const char *suffix, int ok_a, int ok_b, char *err, size_t errlen)
+static int simple(struct provision_engine *e, const char *method, const char *what, const char *id,
+		  const char *suffix, int ok_a, int ok_b, char *err, size_t errlen)
 {
 	char enc[200], path[300];
 	struct reply r;
@@ -364,8 +368,8 @@ int provision_engine_start(struct provision_engine *e, const char *id, char *err
 	return simple(e, "POST", "start", id, "/start", 204, 304, err, errlen);
 }
 
-int provision_engine_remove(struct provision_engine *e, const char *id, int stop_timeout,
-			    char *err, size_t errlen)
+int provision_engine_remove(struct provision_engine *e, const char *id, int stop_timeout, char *err,
+			    size_t errlen)
 {
 	char suffix[40];
 	int ret;

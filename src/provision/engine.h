@@ -39,8 +39,9 @@ int provision_engine_image(struct provision_engine *e, const char *image, bool p
  * when the image is not present, -EEXIST when the name is taken. network: NULL or "" for the
  * engine's default. */
 int provision_engine_create(struct provision_engine *e, const char *name, const struct strv *argv,
-			    const char *cmdline, const char *zone, const char *network, char *id, size_t idlen, char *err, size_t errlen);
+			    const char *cmdline, const char *zone, const char *network, char *id,
+			    size_t idlen, char *err, size_t errlen);
 int provision_engine_start(struct provision_engine *e, const char *id, char *err, size_t errlen);
 /* Stop (waiting stop_timeout seconds before the kill), then remove with its anonymous volumes. */
-int provision_engine_remove(struct provision_engine *e, const char *id, int stop_timeout,
-			    char *err, size_t errlen);
+int provision_engine_remove(struct provision_engine *e, const char *id, int stop_timeout, char *err,
+			    size_t errlen);

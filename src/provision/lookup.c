@@ -23,16 +23,16 @@
 struct query {
 	char qname[300];
 	bool done;
-	int err;   /* libunbound error, or -ETIMEDOUT */
+	int err; /* libunbound error, or -ETIMEDOUT */
 	int rcode;
 	bool havedata;
 	int nrecords;
-	char *text;      /* listing: unused; command: the one record's strings, joined */
-	char **strings;  /* listing: every string of every record */
+	char *text;     /* listing: unused; command: the one record's strings, joined */
+	char **strings; /* listing: every string of every record */
 	size_t nstrings;
 	uint32_t ttl;
 	int async_id;
-	bool bad_bytes;  /* a command with a NUL byte or invalid UTF-8 */
+	bool bad_bytes; /* a command with a NUL byte or invalid UTF-8 */
 };
 
 bool provision_zone_valid(const char *zone)
@@ -190,8 +190,8 @@ static struct ub_ctx *make_ctx(const struct provision_lookup_conf *conf, char *e
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]) && ret == 0; i++) {
 		ret = ub_ctx_set_option(ctx, opts[i][0], opts[i][1]);
 		if (ret != 0)
-			snprintf(err, errlen, "libunbound option %s %s: %s", opts[i][0],
-				 opts[i][1], ub_strerror(ret));
+			snprintf(err, errlen, "libunbound option %s %s: %s", opts[i][0], opts[i][1],
+				 ub_strerror(ret));
 	}
 	for (size_t i = 0; i < conf->nresolvers && ret == 0; i++) {
 		addr_ip_str(&conf->resolvers[i], ip, sizeof(ip));
@@ -235,8 +235,8 @@ static char *keep(struct provision_dns *d, const char *s)
 	return copy;
 }
 
-int provision_lookup(const struct provision_lookup_conf *conf, struct provision_dns *out,
-		     char *err, size_t errlen)
+int provision_lookup(const struct provision_lookup_conf *conf, struct provision_dns *out, char *err,
+		     size_t errlen)
 {
 	struct query list = { 0 }, *qs = NULL;
 	const char *dot = conf->zone[strlen(conf->zone) - 1] == '.' ? "" : ".";

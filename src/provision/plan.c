@@ -167,10 +167,10 @@ static void plan_entry(const struct provision_entry *e, const struct provision_c
 	ret = provision_split(e->cmdline, &argv);
 	if (ret < 0 || argv.n == 0 || argv.v[0][0] == '\0') {
 		set_reason(a, "%s",
-			   ret == -ENOMEM	 ? "out of memory" :
-			   ret < 0		 ? "unparsable command (unterminated quote or "
-						   "trailing backslash)" :
-						   "empty command (no image)");
+			   ret == -ENOMEM ? "out of memory" :
+			   ret < 0        ? "unparsable command (unterminated quote or "
+					    "trailing backslash)" :
+					    "empty command (no image)");
 		strv_clear(&argv);
 		return;
 	}

@@ -111,8 +111,7 @@ static int make(struct round *r, const struct provision_action *a, char *id, siz
 	    (ret = provision_engine_remove(e, a->id, r->conf->stop_timeout, err, errlen)) < 0)
 		goto out;
 	ret = provision_engine_create(e, a->name, &argv, a->cmdline, r->conf->zone,
-				      r->conf->network, id, idlen,
-				      err, errlen);
+				      r->conf->network, id, idlen, err, errlen);
 	if (ret == 0)
 		ret = provision_engine_start(e, id, err, errlen);
 out:
@@ -311,8 +310,9 @@ int provision_main(int argc, char **argv)
 			status = ok ? 0 : 1;
 			break;
 		}
-		int wait = conf.interval > 0 ? conf.interval :
-			   ttl > 0 && ttl < MAX_INTERVAL ? (int)ttl : MAX_INTERVAL;
+		int wait = conf.interval > 0             ? conf.interval :
+			   ttl > 0 && ttl < MAX_INTERVAL ? (int)ttl :
+							   MAX_INTERVAL;
 		struct timespec ts = { wait, 0 };
 		log_debug("provision", "next round in %d s", wait);
 		int sig = sigtimedwait(&sigs, NULL, &ts);

@@ -19,7 +19,8 @@ int server_bind(const struct addr *a, int type, char *err, size_t errlen)
 {
 	char text[80];
 	const char *proto = type == SOCK_DGRAM ? "UDP" : "TCP";
-	int fd = socket(a->ss.ss_family, type | SOCK_CLOEXEC | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0), 0);
+	int fd = socket(a->ss.ss_family,
+			type | SOCK_CLOEXEC | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0), 0);
 	if (fd < 0)
 		goto fail;
 	int on = 1;
@@ -39,10 +40,12 @@ int server_bind(const struct addr *a, int type, char *err, size_t errlen)
 fail:;
 	int e = errno;
 	snprintf(err, errlen,
-	         "cannot listen on %s (%s): %s; choose another address with --listen ADDR:PORT "
-	         "(or BERTH_LISTEN)%s",
-	         addr_str(a, text, sizeof(text)), proto, strerror(e),
-	         (e == EACCES && addr_port(a) < 1024) ? ", or run as root / grant CAP_NET_BIND_SERVICE" : "");
+		 "cannot listen on %s (%s): %s; choose another address with --listen ADDR:PORT "
+		 "(or BERTH_LISTEN)%s",
+		 addr_str(a, text, sizeof(text)), proto, strerror(e),
+		 (e == EACCES && addr_port(a) < 1024) ?
+			 ", or run as root / grant CAP_NET_BIND_SERVICE" :
+			 "");
 	if (fd >= 0)
 		close(fd);
 	return -e;

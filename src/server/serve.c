@@ -45,7 +45,7 @@ struct serve {
 	struct event *sig_ev[3];
 	struct manual_source *manual; /* also in sources; for the /services API */
 	struct http_server *http;
-	char host_ip[64];       /* --host-ip, or detected; "" = unknown */
+	char host_ip[64]; /* --host-ip, or detected; "" = unknown */
 };
 
 static void on_publish(evutil_socket_t fd, short what, void *arg)
@@ -53,7 +53,8 @@ static void on_publish(evutil_socket_t fd, short what, void *arg)
 	struct serve *s = arg;
 	double t0 = mono_s();
 	if (registry_publish(s->reg) != 0)
-		log_error("registry", "cannot publish new records (out of memory): serving the previous ones");
+		log_error("registry",
+			  "cannot publish new records (out of memory): serving the previous ones");
 	s->publish_done = mono_s();
 	s->publish_cost = s->publish_done - t0;
 }
@@ -79,7 +80,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct serve *s = arg;
 	if (sig == SIGHUP) {
-		log_info("serve", "SIGHUP: reloading hosts and records files, re-listing containers");
+		log_info("serve",
+			 "SIGHUP: reloading hosts and records files, re-listing containers");
 		for (size_t i = 0; i < s->nsources; i++)
 			if (s->sources[i].ops->reload != NULL)
 				s->sources[i].ops->reload(s->sources[i].self);
@@ -123,7 +125,7 @@ static int start_docker(struct serve *s)
 		snprintf(s->host_ip, sizeof(s->host_ip), "%s", c->host_ip);
 	else if (hostip_detect("/proc/net/route", s->host_ip, sizeof(s->host_ip)) != 0)
 		log_info("docker", "no host address found: joyride.host.name and host-network "
-		         "containers get no records (set --host-ip)");
+				   "containers get no records (set --host-ip)");
 	struct docker_source_conf dc = {
 		.endpoint = c->docker,
 		.tls_ca = c->docker_tls_ca,
@@ -201,8 +203,10 @@ static int start_forwarder(struct serve *s)
 	if (c->upstream_none)
 		return 0;
 	if (!c->upstream_set && conf_upstreams_from_resolv(c, c->resolv_conf) == 0) {
-		log_warn("forward", "no usable nameserver in %s: names outside berth's are refused "
-		         "(set --upstream ADDR)", c->resolv_conf);
+		log_warn("forward",
+			 "no usable nameserver in %s: names outside berth's are refused "
+			 "(set --upstream ADDR)",
+			 c->resolv_conf);
 		return 0;
 	}
 	char err[256];
@@ -261,7 +265,7 @@ static int start_http(struct serve *s)
 		return -EINVAL;
 	}
 	log_info("http", "API and status page on http://%s/",
-	         addr_str(&s->conf.http, text, sizeof(text)));
+		 addr_str(&s->conf.http, text, sizeof(text)));
 	return 0;
 }
 
@@ -311,7 +315,7 @@ int serve_main(int argc, char **argv)
 	log_setup((enum log_level)s.conf.log_level, s.conf.log_json);
 	if (s.conf.etcd.n > 0)
 		log_warn("serve", "--etcd: sharing records between hosts is not in this version; "
-		         "serving this host's names only");
+				  "serving this host's names only");
 	signal(SIGPIPE, SIG_IGN);
 	rcu_register_thread();
 
@@ -368,7 +372,8 @@ int serve_main(int argc, char **argv)
 	char text[80];
 	for (size_t i = 0; i < s.conf.nlisten; i++)
 		log_info("serve", "listening on %s (UDP, TCP), domain %s, %u threads",
-		         addr_str(&s.conf.listen[i], text, sizeof(text)), s.conf.domain, s.conf.threads);
+			 addr_str(&s.conf.listen[i], text, sizeof(text)), s.conf.domain,
+			 s.conf.threads);
 	event_base_dispatch(s.base);
 	rc = 0;
 out:

@@ -12,10 +12,10 @@
 struct event_base;
 
 struct server_ctx {
-	struct event_base *base;        /* the answer loop (never the control loop) */
+	struct event_base *base; /* the answer loop (never the control loop) */
 	struct registry *reg;
 	const struct serve_conf *conf;
-	struct forwarder *fwd;          /* NULL: forwarding disabled */
+	struct forwarder *fwd; /* NULL: forwarding disabled */
 };
 
 /* May this client have a name forwarded? */

@@ -16,16 +16,16 @@
 #include "util/log.h"
 
 #define TCP_MAX_CONNS 512
-#define TCP_MAX_PENDING 32   /* forwarded queries in flight per connection */
+#define TCP_MAX_PENDING 32       /* forwarded queries in flight per connection */
 #define TCP_OUT_MAX (256 * 1024) /* stop reading while this much is unsent */
 
 struct conn {
 	struct tcp_server *server;
-	struct bufferevent *bev;   /* NULL once closed */
+	struct bufferevent *bev; /* NULL once closed */
 	struct conn *next, *prev;
 	struct sockaddr_storage peer;
-	unsigned pending;          /* forwarded queries not yet answered */
-	bool eof;                  /* the client is done sending: close once all is answered */
+	unsigned pending; /* forwarded queries not yet answered */
+	bool eof;         /* the client is done sending: close once all is answered */
 };
 
 struct tcp_server {
@@ -129,13 +129,14 @@ static void on_read(struct bufferevent *bev, void *arg)
 		size_t outlen = 0;
 		rcu_read_lock();
 		enum dns_action act = dns_answer(t->dns, registry_current(t->ctx->reg), q, len,
-		                                 t->out, UINT16_MAX, &qi, &outlen);
+						 t->out, UINT16_MAX, &qi, &outlen);
 		rcu_read_unlock();
 		if (act == DNS_REPLY) {
 			send_msg(c, t->out, outlen);
 		} else if (act == DNS_FORWARD) {
 			if (c->pending >= TCP_MAX_PENDING) {
-				outlen = dns_error_response(q, len, 2 /* SERVFAIL */, t->out, UINT16_MAX);
+				outlen = dns_error_response(q, len, 2 /* SERVFAIL */, t->out,
+							    UINT16_MAX);
 				if (outlen > 0)
 					send_msg(c, t->out, outlen);
 			} else {
@@ -189,15 +190,16 @@ static bool make_room(struct tcp_server *t)
 	struct conn *oldest = NULL;
 	for (struct conn *c = t->conns; c != NULL; c = c->next)
 		if (c->bev != NULL && c->pending == 0)
-			oldest = c; /* new connections go to the head: the last match is the oldest */
+			oldest =
+				c; /* new connections go to the head: the last match is the oldest */
 	if (oldest == NULL)
 		return false;
 	conn_close(oldest);
 	return true;
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		      void *arg)
 {
 	struct tcp_server *t = arg;
 	if (!make_room(t)) {
@@ -252,8 +254,9 @@ int tcp_server_new(struct server_ctx *ctx, struct tcp_server **out, char *err, s
 			ret = fd;
 			goto fail;
 		}
-		struct evconnlistener *l = evconnlistener_new(
-			ctx->base, on_accept, t, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		struct evconnlistener *l =
+			evconnlistener_new(ctx->base, on_accept, t,
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 		if (l == NULL) {
 			close(fd);
 			goto nomem;

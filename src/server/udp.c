@@ -26,7 +26,7 @@ struct udp_worker {
 	pthread_t thread;
 	int fd;
 	bool started;
-	bool pktinfo;            /* bound to a wildcard: reply from the address asked */
+	bool pktinfo; /* bound to a wildcard: reply from the address asked */
 	struct dns_worker *dns;
 	/* preallocated batch buffers: no malloc per query */
 	struct mmsghdr in[BATCH], out[BATCH];
@@ -70,12 +70,12 @@ struct udp_server {
 	struct udp_worker **workers;
 	size_t nworkers;
 	atomic_bool stopping;
-	int wake_fd;               /* eventfd: workers -> answer loop */
+	int wake_fd; /* eventfd: workers -> answer loop */
 	struct event *wake_ev;
-	pthread_mutex_t lock;      /* guards queue and npending */
+	pthread_mutex_t lock; /* guards queue and npending */
 	struct pending *queue;
-	size_t npending;           /* queued or upstream */
-	struct pending *inflight;  /* handed to the forwarder (answer loop only) */
+	size_t npending;          /* queued or upstream */
+	struct pending *inflight; /* handed to the forwarder (answer loop only) */
 };
 
 static void forward_done(void *arg, const uint8_t *resp, size_t len)
@@ -83,9 +83,12 @@ static void forward_done(void *arg, const uint8_t *resp, size_t len)
 	struct pending *p = arg;
 	struct udp_server *u = p->server;
 	struct iovec iov = { .iov_base = (void *)resp, .iov_len = len };
-	struct msghdr mh = { .msg_name = &p->peer, .msg_namelen = p->peer_len, .msg_iov = &iov,
-		             .msg_iovlen = 1, .msg_control = p->cmsg_len ? p->cmsg : NULL,
-		             .msg_controllen = p->cmsg_len };
+	struct msghdr mh = { .msg_name = &p->peer,
+			     .msg_namelen = p->peer_len,
+			     .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = p->cmsg_len ? p->cmsg : NULL,
+			     .msg_controllen = p->cmsg_len };
 	if (sendmsg(p->fd, &mh, MSG_DONTWAIT) < 0)
 		log_debug("udp", "cannot send a forwarded answer: %s", strerror(errno));
 	if (p->prev != NULL)
@@ -125,8 +128,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 
 static size_t reply_cmsg(struct msghdr *in);
 
-static void enqueue_forward(struct udp_worker *w, struct msghdr *in, size_t len,
-                            uint16_t max_size)
+static void enqueue_forward(struct udp_worker *w, struct msghdr *in, size_t len, uint16_t max_size)
 {
 	struct udp_server *u = w->server;
 	pthread_mutex_lock(&u->lock);
@@ -195,8 +197,10 @@ static void *worker_main(void *arg)
 	while (!atomic_load_explicit(&u->stopping, memory_order_relaxed)) {
 		for (int i = 0; i < BATCH; i++) {
 			w->in[i].msg_hdr = (struct msghdr){
-				.msg_name = &w->peer[i], .msg_namelen = sizeof(w->peer[i]),
-				.msg_iov = &w->in_iov[i], .msg_iovlen = 1,
+				.msg_name = &w->peer[i],
+				.msg_namelen = sizeof(w->peer[i]),
+				.msg_iov = &w->in_iov[i],
+				.msg_iovlen = 1,
 				.msg_control = w->pktinfo ? w->in_cmsg[i] : NULL,
 				.msg_controllen = w->pktinfo ? CMSG_SPACE_PKTINFO : 0,
 			};
@@ -225,16 +229,19 @@ static void *worker_main(void *arg)
 				.client = in->msg_name,
 			};
 			size_t len = 0;
-			enum dns_action act = dns_answer(w->dns, snap, in_buf(w, i), w->in[i].msg_len,
-			                                 out_buf(w, nout), w->buf_size, &qi, &len);
+			enum dns_action act =
+				dns_answer(w->dns, snap, in_buf(w, i), w->in[i].msg_len,
+					   out_buf(w, nout), w->buf_size, &qi, &len);
 			if (act == DNS_FORWARD) {
 				enqueue_forward(w, in, w->in[i].msg_len, qi.max_size);
 			} else if (act == DNS_REPLY) {
 				w->out_iov[nout].iov_base = out_buf(w, nout);
 				w->out_iov[nout].iov_len = len;
 				w->out[nout].msg_hdr = (struct msghdr){
-					.msg_name = in->msg_name, .msg_namelen = in->msg_namelen,
-					.msg_iov = &w->out_iov[nout], .msg_iovlen = 1,
+					.msg_name = in->msg_name,
+					.msg_namelen = in->msg_namelen,
+					.msg_iov = &w->out_iov[nout],
+					.msg_iovlen = 1,
 				};
 				size_t clen = w->pktinfo ? reply_cmsg(in) : 0;
 				if (clen) {
@@ -300,7 +307,8 @@ int udp_server_new(struct server_ctx *ctx, struct udp_server **out, char *err, s
 				if (ctx->conf->listen[l].ss.ss_family == AF_INET)
 					setsockopt(w->fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
 				else
-					setsockopt(w->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+					setsockopt(w->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+						   sizeof(on));
 			}
 		}
 	}
@@ -364,7 +372,8 @@ void udp_server_free(struct udp_server *u)
 	}
 	free(u->workers);
 	/* The forwarder is gone by now: answers still queued or in flight are dropped. */
-	for (struct pending *lists[2] = { u->queue, u->inflight }, **l = lists; l < lists + 2; l++) {
+	for (struct pending *lists[2] = { u->queue, u->inflight }, **l = lists; l < lists + 2;
+	     l++) {
 		while (*l != NULL) {
 			struct pending *p = *l;
 			*l = p->next;

@@ -266,8 +266,8 @@ static int sync_file(struct hosts_source *hs, const char *name)
 	if (ret < 0) {
 		log_warn("hosts", "%s: cannot read (%s); keeping its records", path,
 			 strerror(-ret));
-		snprintf(hs->last_error, sizeof(hs->last_error), "%.170s: cannot read (%.60s)", path,
-			 strerror(-ret));
+		snprintf(hs->last_error, sizeof(hs->last_error), "%.170s: cannot read (%.60s)",
+			 path, strerror(-ret));
 		goto out;
 	}
 	rs = recset_new();

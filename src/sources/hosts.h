@@ -17,7 +17,7 @@ typedef void (*parse_error_fn)(void *arg, const char *file, unsigned line, const
  * A/AAAA; the address gets a PTR to the line's first name. Bad lines are
  * reported and skipped; good lines are kept. Returns the number of bad lines. */
 int hosts_parse(struct recset *out, const char *file, const char *text, size_t len, uint32_t ttl,
-                parse_error_fn on_error, void *arg);
+		parse_error_fn on_error, void *arg);
 
 struct hosts_source;
 /* Load every non-dot file of dir into the registry (origin "hosts:<path>") and

@@ -552,8 +552,8 @@ static int load(struct records_source *rs)
 		if (ret != -ENOENT || rs->loaded)
 			log_warn("records", "%s: cannot read (%s)%s", rs->path, strerror(-ret),
 				 rs->loaded ? "; keeping its records" : "");
-		snprintf(rs->last_error, sizeof(rs->last_error), "%.170s: cannot read (%.60s)", rs->path,
-			 strerror(-ret));
+		snprintf(rs->last_error, sizeof(rs->last_error), "%.170s: cannot read (%.60s)",
+			 rs->path, strerror(-ret));
 		goto out;
 	}
 	set = recset_new();

@@ -14,8 +14,8 @@ struct registry;
 /* Parse the text of a records file. Blank lines and '#' comments are skipped;
  * any other line that is not one of the six is an error naming file and line.
  * Returns the number of bad lines. */
-int records_parse(struct recset *out, const char *file, const char *text, size_t len,
-                  uint32_t ttl, parse_error_fn on_error, void *arg);
+int records_parse(struct recset *out, const char *file, const char *text, size_t len, uint32_t ttl,
+		  parse_error_fn on_error, void *arg);
 
 struct records_source;
 /* Load the file (origin "records:<path>") and reload it when it changes,

@@ -114,7 +114,7 @@ static struct pm_page **page_slot(struct pmap *m, const struct pm_ctx *c, uint32
 
 /* A writable page for hash h with room for one more entry. */
 static struct pm_page *page_for_write(struct pmap *m, const struct pm_ctx *c, uint32_t h,
-                                      uint32_t extra)
+				      uint32_t extra)
 {
 	struct pm_page **ps = page_slot(m, c, h);
 	if (ps == NULL)

@@ -16,8 +16,8 @@ int ptrvec_push(struct ptrvec *p, void *ptr);
 void ptrvec_clear(struct ptrvec *p);
 
 struct pm_page {
-	uint32_t gen;    /* the build that made it: only that build changes it */
-	uint32_t mask;   /* slots - 1 */
+	uint32_t gen;  /* the build that made it: only that build changes it */
+	uint32_t mask; /* slots - 1 */
 	uint32_t count;
 	uint64_t slot[]; /* 0 = empty; linear probing from hash & mask */
 };
@@ -28,9 +28,9 @@ struct pm_dir {
 };
 
 struct pmap {
-	void *p;        /* bits == 0: the one page, or NULL; else a struct pm_dir */
+	void *p; /* bits == 0: the one page, or NULL; else a struct pm_dir */
 	uint32_t count;
-	uint8_t bits;   /* the top bits of a hash choose the page */
+	uint8_t bits; /* the top bits of a hash choose the page */
 };
 
 /* What a build passes to every change. What it replaces of an older version

@@ -221,7 +221,7 @@ int recset_add_addr(struct recset *rs, const char *owner, const char *ip, uint32
 }
 
 int recset_add_addr_net(struct recset *rs, const char *owner, const char *ip, uint8_t prefix,
-                        uint32_t ttl)
+			uint32_t ttl)
 {
 	int ret = recset_add_addr(rs, owner, ip, ttl);
 	if (ret == 0) {

@@ -32,7 +32,7 @@ int recset_add_addr(struct recset *rs, const char *owner, const char *ip, uint32
 /* The same, remembering the network the address is on (e.g. 16 for a
  * Docker network 172.18.0.0/16): clients on that network get it first. */
 int recset_add_addr_net(struct recset *rs, const char *owner, const char *ip, uint8_t prefix,
-                        uint32_t ttl);
+			uint32_t ttl);
 /* PTR from the reverse name of ip to target. */
 int recset_add_reverse(struct recset *rs, const char *ip, const char *target, uint32_t ttl);
 /* As recset_add_reverse, unless the set already has a PTR at that reverse name:

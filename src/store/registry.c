@@ -14,14 +14,14 @@
 #include "util/log.h"
 
 struct origin {
-	struct origin *hnext;          /* hash chain */
-	struct origin *prev, *next;    /* every origin, oldest first */
-	struct recset *rs;             /* latest; NULL = removed */
+	struct origin *hnext;           /* hash chain */
+	struct origin *prev, *next;     /* every origin, oldest first */
+	struct recset *rs;              /* latest; NULL = removed */
 	const struct recset *published; /* what the current snapshot holds (owned, may be rs) */
 	uint32_t hash;
 	enum origin_kind kind;
 	bool dirty;
-	char id[];                     /* "<kind>:<name>" */
+	char id[]; /* "<kind>:<name>" */
 };
 
 struct observer {
@@ -33,12 +33,12 @@ struct registry {
 	struct snapshot *current; /* RCU-protected */
 	struct snap_builder *builder;
 	struct origin **table;
-	size_t mask;               /* table size - 1 */
-	size_t norigins;           /* in the table (some may be removed, awaiting publish) */
-	size_t nlive;              /* with records */
+	size_t mask;     /* table size - 1 */
+	size_t norigins; /* in the table (some may be removed, awaiting publish) */
+	size_t nlive;    /* with records */
 	struct origin *first, *last;
-	struct ptrvec dirty;       /* origins changed since the last publish */
-	struct recset *zone;       /* SOA, NS: as published */
+	struct ptrvec dirty; /* origins changed since the last publish */
+	struct recset *zone; /* SOA, NS: as published */
 	struct observer *observers;
 	size_t nobservers;
 	uint8_t apex[KNOT_DNAME_MAXLEN];
@@ -46,12 +46,12 @@ struct registry {
 	char *ns_ip;
 	uint32_t ttl, negative_ttl;
 	uint32_t serial;
-	bool retired;              /* a version went to call_rcu */
+	bool retired; /* a version went to call_rcu */
 };
 
 static const char *const kind_names[ORIGIN_KINDS] = {
-	[ORIGIN_DOCKER] = "docker", [ORIGIN_HOSTS] = "hosts",   [ORIGIN_RECORDS] = "records",
-	[ORIGIN_MANUAL] = "manual", [ORIGIN_NODE] = "node",     [ORIGIN_TEST] = "test",
+	[ORIGIN_DOCKER] = "docker", [ORIGIN_HOSTS] = "hosts", [ORIGIN_RECORDS] = "records",
+	[ORIGIN_MANUAL] = "manual", [ORIGIN_NODE] = "node",   [ORIGIN_TEST] = "test",
 };
 
 const char *origin_kind_name(enum origin_kind kind)
@@ -118,8 +118,8 @@ static uint32_t key_hash(enum origin_kind kind, const char *name)
 	return h;
 }
 
-static struct origin *find_origin(const struct registry *r, enum origin_kind kind,
-                                  const char *name, uint32_t h)
+static struct origin *find_origin(const struct registry *r, enum origin_kind kind, const char *name,
+				  uint32_t h)
 {
 	size_t klen = strlen(origin_kind_name(kind));
 	for (struct origin *o = r->table[h & r->mask]; o != NULL; o = o->hnext)
@@ -145,7 +145,7 @@ static int grow(struct registry *r)
 }
 
 static struct origin *add_origin(struct registry *r, enum origin_kind kind, const char *name,
-                                 uint32_t h)
+				 uint32_t h)
 {
 	if (r->norigins + 1 > r->mask + 1 && grow(r) != 0)
 		return NULL;
@@ -212,7 +212,7 @@ int registry_set(struct registry *r, enum origin_kind kind, const char *name, st
 	return 0;
 oom:
 	log_error("registry", "out of memory: records of %s:%s dropped", origin_kind_name(kind),
-	          name);
+		  name);
 	recset_free(rs);
 	return -ENOMEM;
 }
@@ -349,7 +349,7 @@ int registry_publish_serial(struct registry *r, uint32_t serial)
 	r->zone = zone;
 	settle(r, full);
 	log_debug("registry", "published serial %u: %u names, %u records", serial, s->nnodes,
-	          s->nrecords);
+		  s->nrecords);
 	return 0;
 }
 

@@ -9,10 +9,10 @@
 #include "store/snapshot.h"
 
 struct registry_params {
-	const char *domain;     /* zone apex, e.g. "docker" */
-	const char *ns_ip;      /* address for ns.<domain>, may be NULL */
-	uint32_t ttl;           /* TTL of SOA/NS */
-	uint32_t negative_ttl;  /* SOA minimum */
+	const char *domain;    /* zone apex, e.g. "docker" */
+	const char *ns_ip;     /* address for ns.<domain>, may be NULL */
+	uint32_t ttl;          /* TTL of SOA/NS */
+	uint32_t negative_ttl; /* SOA minimum */
 };
 
 /* Where an origin's records come from. */
@@ -59,5 +59,5 @@ const struct snapshot *registry_current(struct registry *r);
  * "<kind>:<name>". */
 size_t registry_origin_count(const struct registry *r);
 typedef void (*registry_foreach_fn)(void *arg, enum origin_kind kind, const char *origin,
-                                    const struct recset *rs);
+				    const struct recset *rs);
 void registry_foreach(const struct registry *r, registry_foreach_fn fn, void *arg);

@@ -188,7 +188,7 @@ static size_t rr_off(const struct snap_node *n)
 }
 
 static struct snap_node *node_new(struct snap_builder *b, const uint8_t *name, size_t len,
-                                  uint32_t caprecs)
+				  uint32_t caprecs)
 {
 	size_t size = snap_node_recs_off(len) + caprecs * sizeof(struct rec *);
 	struct snap_node *n = calloc(1, size);
@@ -216,14 +216,15 @@ static void relocate(struct snap_rrset *sets, uint16_t n, intptr_t delta)
 		sets[i].wire = (const uint8_t *)((uintptr_t)sets[i].wire + (uintptr_t)delta);
 		sets[i].offs = (const uint32_t *)((uintptr_t)sets[i].offs + (uintptr_t)delta);
 		if (sets[i].nets != NULL)
-			sets[i].nets = (const uint8_t *)((uintptr_t)sets[i].nets + (uintptr_t)delta);
+			sets[i].nets =
+				(const uint8_t *)((uintptr_t)sets[i].nets + (uintptr_t)delta);
 	}
 }
 
 /* A new block for n in its place, with room for caprecs records and, when rr
  * is not NULL, rrsets copied from rr (rrbytes long, made at rr); else n's own. */
 static struct snap_node *reshape(struct snap_builder *b, struct snap_node *n, uint32_t caprecs,
-                                 const struct snap_rrset *rr, uint16_t nrr, size_t rrbytes)
+				 const struct snap_rrset *rr, uint16_t nrr, size_t rrbytes)
 {
 	size_t old_rr = rr_off(n);
 	caprecs = cap_log(caprecs) ? 1u << (cap_log(caprecs) - 1) : 0; /* a power of two */
@@ -352,7 +353,7 @@ static bool same_rec(const struct rec *a, const struct rec *b)
 /* One block: the rrsets, then every offset array, then each rrset's wire and
  * networks (so the offsets stay aligned). recs is sorted; duplicates go. */
 static int make_rrsets(struct snap_builder *b, const struct rec **recs, size_t n,
-                       uint16_t *out_count, size_t *out_size)
+		       uint16_t *out_count, size_t *out_size)
 {
 	size_t ntypes = 0, size = 0, nu = 0;
 	for (size_t i = 0; i < n; i++)
@@ -401,8 +402,11 @@ static int make_rrsets(struct snap_builder *b, const struct rec **recs, size_t n
 			pos += 10 + r->rdlen;
 		}
 		offs[cnt] = (uint32_t)pos;
-		sets[t] = (struct snap_rrset){ .wire = p, .offs = offs, .len = (uint32_t)pos,
-			                       .type = recs[i]->type, .count = (uint16_t)cnt };
+		sets[t] = (struct snap_rrset){ .wire = p,
+					       .offs = offs,
+					       .len = (uint32_t)pos,
+					       .type = recs[i]->type,
+					       .count = (uint16_t)cnt };
 		offs += cnt + 1;
 		p += pos;
 		if (nets) {
@@ -419,7 +423,7 @@ static int make_rrsets(struct snap_builder *b, const struct rec **recs, size_t n
 }
 
 static bool same_rrsets(const struct snap_rrset *a, uint16_t na, const struct snap_rrset *b,
-                        uint16_t nb)
+			uint16_t nb)
 {
 	if (na != nb)
 		return false;
@@ -565,14 +569,19 @@ static int make_zones(struct snap_builder *b, struct snapshot *s)
 		const struct snap_rrset *soa = snap_node_rrset(apex, KNOT_RRTYPE_SOA);
 		uint32_t len = soa->offs[1];
 		memcpy(p, soa->wire, len);
-		uint32_t ttl = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+		uint32_t ttl =
+			(uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
 		const uint8_t *m = p + len - 4;
-		uint32_t minimum = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+		uint32_t minimum =
+			(uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
 		if (minimum < ttl)
 			put32(p + 4, minimum);
-		zones[i] = (struct snap_zone){ .apex = apex->name, .apex_len = apex->name_len,
-			                       .apex_labels = (uint8_t)knot_dname_labels(apex->name, NULL),
-			                       .soa = p, .soa_len = (uint16_t)len };
+		zones[i] = (struct snap_zone){ .apex = apex->name,
+					       .apex_len = apex->name_len,
+					       .apex_labels =
+						       (uint8_t)knot_dname_labels(apex->name, NULL),
+					       .soa = p,
+					       .soa_len = (uint16_t)len };
 		p += len;
 	}
 	s->zones = zones;
@@ -631,7 +640,7 @@ int snap_builder_commit(struct snap_builder *b, uint64_t serial, struct snapshot
 }
 
 struct snapshot *snapshot_build(const struct recset *const *sets, size_t nsets,
-                                const uint8_t *const *apexes, size_t napexes, uint64_t serial)
+				const uint8_t *const *apexes, size_t napexes, uint64_t serial)
 {
 	struct snap_builder *b = snap_builder_new(apexes, napexes);
 	struct snapshot *s = NULL;

@@ -79,7 +79,7 @@ static int cmp_node_name(const void *pa, const void *pb);
 /* The nodes of hash h one label below parent (two can share a hash), in name
  * order. Fills up to CHILDREN_MAX, returns the count. */
 static size_t find_children(const struct snapshot *s, const struct snap_node *parent, uint32_t h,
-                            const struct snap_node **out)
+			    const struct snap_node **out)
 {
 	const struct pm_page *pg = pm_page_of(&s->names, h);
 	size_t n = 0;
@@ -138,8 +138,8 @@ static size_t sort_unique(const struct snap_node **v, size_t n)
 	return k;
 }
 
-const struct snap_node *snapshot_wildcard(const struct snapshot *s, const uint8_t *name,
-                                          size_t len, const struct snap_zone *z)
+const struct snap_node *snapshot_wildcard(const struct snapshot *s, const uint8_t *name, size_t len,
+					  const struct snap_zone *z)
 {
 	/* Walk up to the closest encloser: the nearest existing ancestor. */
 	while (len > z->apex_len) {
@@ -165,11 +165,11 @@ static unsigned hexval(uint8_t c)
 uint16_t snap_id_key(const uint8_t *label)
 {
 	return (uint16_t)(hexval(label[1]) << 12 | hexval(label[2]) << 8 | hexval(label[3]) << 4 |
-	                  hexval(label[4]));
+			  hexval(label[4]));
 }
 
-size_t snapshot_id_prefix(const struct snapshot *s, const uint8_t *name,
-                          const struct snap_zone *z, const struct snap_node **out, size_t max)
+size_t snapshot_id_prefix(const struct snapshot *s, const uint8_t *name, const struct snap_zone *z,
+			  const struct snap_node **out, size_t max)
 {
 	size_t len = knot_dname_size(name);
 	if (!child_of_apex(name, len, z) || !snap_is_hex_label(name, 4, 63))
@@ -294,8 +294,7 @@ static void pattern_descend(struct pattern_walk *w, const struct snap_node *node
 }
 
 size_t snapshot_match_pattern(const struct snapshot *s, const uint8_t *name, size_t len,
-                              const struct snap_zone *z, const struct snap_node **out,
-                              size_t max)
+			      const struct snap_zone *z, const struct snap_node **out, size_t max)
 {
 	struct pattern_walk w = { .s = s, .out = out, .max = max };
 	int nlabels = 0;

@@ -17,19 +17,19 @@
 /* One type's records at one name, in wire form without the owner:
  * for each RR: TYPE CLASS TTL RDLENGTH RDATA (10 + rdlen bytes). */
 struct snap_rrset {
-	const uint8_t *wire;   /* count RR tails, back to back */
-	const uint32_t *offs;  /* offs[i]: start of RR i in wire; offs[count] == len */
-	const uint8_t *nets;   /* A/AAAA: prefix length of RR i's network, NULL = none known */
+	const uint8_t *wire;  /* count RR tails, back to back */
+	const uint32_t *offs; /* offs[i]: start of RR i in wire; offs[count] == len */
+	const uint8_t *nets;  /* A/AAAA: prefix length of RR i's network, NULL = none known */
 	uint32_t len;
 	uint16_t type;
 	uint16_t count;
 };
 
 struct snap_zone {
-	const uint8_t *apex;   /* lowercase wire name */
+	const uint8_t *apex; /* lowercase wire name */
 	uint16_t apex_len;
 	uint8_t apex_labels;
-	const uint8_t *soa;    /* SOA RR tail (TYPE..RDATA) for the authority section */
+	const uint8_t *soa; /* SOA RR tail (TYPE..RDATA) for the authority section */
 	uint16_t soa_len;
 };
 
@@ -41,21 +41,21 @@ struct snap_node {
 	 * hashes of this name's children (the zone's tree, walked by patterns). */
 	struct pmap children;
 	uint32_t hash;
-	uint32_t gen;          /* the build that made this version */
-	uint32_t size;         /* of the whole block */
-	uint32_t nrecs;        /* control thread: records of the name */
-	uint16_t nrrsets;      /* 0 = empty non-terminal */
-	uint8_t cap_log;       /* room for records: 0, or 1 << (cap_log - 1) */
-	uint8_t name_len;      /* a wire name is at most 255 bytes */
-	uint8_t height;        /* at least the labels from here to its deepest descendant */
-	uint8_t zone;          /* 1 + index of its zone in the snapshot; 0 = outside every zone */
-	uint8_t linked;        /* hung from its parent (control thread) */
-	uint8_t name[];        /* lowercase wire name */
+	uint32_t gen;     /* the build that made this version */
+	uint32_t size;    /* of the whole block */
+	uint32_t nrecs;   /* control thread: records of the name */
+	uint16_t nrrsets; /* 0 = empty non-terminal */
+	uint8_t cap_log;  /* room for records: 0, or 1 << (cap_log - 1) */
+	uint8_t name_len; /* a wire name is at most 255 bytes */
+	uint8_t height;   /* at least the labels from here to its deepest descendant */
+	uint8_t zone;     /* 1 + index of its zone in the snapshot; 0 = outside every zone */
+	uint8_t linked;   /* hung from its parent (control thread) */
+	uint8_t name[];   /* lowercase wire name */
 };
 
 struct snapshot {
-	struct pmap names;     /* every node, by snapshot_hash of its name */
-	struct pmap ids;       /* "<63 hex>.<apex>" nodes by their first 4 hex digits */
+	struct pmap names; /* every node, by snapshot_hash of its name */
+	struct pmap ids;   /* "<63 hex>.<apex>" nodes by their first 4 hex digits */
 	const struct snap_zone *zones;
 	uint32_t nzones;
 	uint32_t nnodes;
@@ -76,15 +76,15 @@ const struct snap_zone *snap_node_zone(const struct snapshot *s, const struct sn
 
 /* RFC 4592: the node "*.<closest encloser>" that synthesises an answer for a
  * name that does not exist inside a zone, or NULL. */
-const struct snap_node *snapshot_wildcard(const struct snapshot *s, const uint8_t *name,
-                                          size_t len, const struct snap_zone *z);
+const struct snap_node *snapshot_wildcard(const struct snapshot *s, const uint8_t *name, size_t len,
+					  const struct snap_zone *z);
 
 /* Nodes "<id>.<apex>" whose first label (the first 63 hex digits of a Docker ID:
  * a DNS label holds no more) starts with the first label of name (at least 4 hex
  * digits, name exactly one label below a zone apex), in name order.
  * Fills up to max nodes, returns the count. */
-size_t snapshot_id_prefix(const struct snapshot *s, const uint8_t *name,
-                          const struct snap_zone *z, const struct snap_node **out, size_t max);
+size_t snapshot_id_prefix(const struct snapshot *s, const uint8_t *name, const struct snap_zone *z,
+			  const struct snap_node **out, size_t max);
 
 /* Nodes with records matching name, in which a "*" label stands for any one
  * label; name lies in zone z (its apex labels are literal). The walk goes down
@@ -93,8 +93,7 @@ size_t snapshot_id_prefix(const struct snapshot *s, const uint8_t *name,
  * its own apex) are not z's. Fills up to max in name order (of the first max
  * found), returns the count. */
 size_t snapshot_match_pattern(const struct snapshot *s, const uint8_t *name, size_t len,
-                              const struct snap_zone *z, const struct snap_node **out,
-                              size_t max);
+			      const struct snap_zone *z, const struct snap_node **out, size_t max);
 
 /* Does name contain a label that is exactly "*"? */
 bool snapshot_has_star(const uint8_t *name);
@@ -139,4 +138,4 @@ void snapshot_free_deferred(struct snapshot *s);
 /* A version built from scratch (tests, and the measure of what incremental
  * versions must equal). */
 struct snapshot *snapshot_build(const struct recset *const *sets, size_t nsets,
-                                const uint8_t *const *apexes, size_t napexes, uint64_t serial);
+				const uint8_t *const *apexes, size_t napexes, uint64_t serial);

@@ -16,7 +16,7 @@
 #define MSG_MAX 2048
 #define LINE_MAX_ 16384 /* room for MSG_MAX bytes escaped as JSON */
 
-static const char *const names[] = {"error", "warn", "info", "debug"};
+static const char *const names[] = { "error", "warn", "info", "debug" };
 
 /* Set once at start-up, read by every thread: plain ints behind relaxed
  * atomics are enough. */

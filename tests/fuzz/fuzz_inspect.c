@@ -24,10 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	static const char *const nets[] = { "bridge", NULL };
 	for (int variant = 0; variant < 2; variant++) {
-		struct naming_conf conf = { .domain = "docker", .environment = variant ? "prod" : "",
-			                    .ttl = 10, .host_ip = "192.0.2.1",
-			                    .bare_hostnames = variant, .all = variant,
-			                    .networks = variant ? nets : NULL };
+		struct naming_conf conf = { .domain = "docker",
+					    .environment = variant ? "prod" : "",
+					    .ttl = 10,
+					    .host_ip = "192.0.2.1",
+					    .bare_hostnames = variant,
+					    .all = variant,
+					    .networks = variant ? nets : NULL };
 		struct recset *rs = recset_new();
 		if (rs == NULL)
 			abort();

@@ -84,26 +84,26 @@ static void test_parse_forms(void **state)
 
 static void test_parse_bad(void **state)
 {
-	static const char *const bad[] = {"",
-					  ":53",
-					  "1.2.3.4:",
-					  "1.2.3.4:0",
-					  "1.2.3.4:65536",
-					  "1.2.3.4:5x",
-					  "1.2.3.4:-1",
-					  "1.2.3:53",
-					  "256.1.1.1",
-					  "localhost:53",
-					  "[::1",
-					  "[::1]x",
-					  "[::1]:",
-					  "[1.2.3.4]:53",
-					  "[]:53",
-					  "::1::2",
-					  "[fe80::1%]:53",
-					  "[fe80::1%nosuchif0]:53",
-					  "1.2.3.4 :53",
-					  "1.2.3.4:53 "};
+	static const char *const bad[] = { "",
+					   ":53",
+					   "1.2.3.4:",
+					   "1.2.3.4:0",
+					   "1.2.3.4:65536",
+					   "1.2.3.4:5x",
+					   "1.2.3.4:-1",
+					   "1.2.3:53",
+					   "256.1.1.1",
+					   "localhost:53",
+					   "[::1",
+					   "[::1]x",
+					   "[::1]:",
+					   "[1.2.3.4]:53",
+					   "[]:53",
+					   "::1::2",
+					   "[fe80::1%]:53",
+					   "[fe80::1%nosuchif0]:53",
+					   "1.2.3.4 :53",
+					   "1.2.3.4:53 " };
 	struct addr a;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -147,9 +147,11 @@ static void test_predicates(void **state)
 
 static void test_cidr_parse(void **state)
 {
-	static const char *const bad[] = {"",           "/8",          "10.0.0.0/",   "10.0.0.0/33",
-					  "10.0.0.0/x", "10.0.0.0/-1", "fc00::/129",  "fc00::/1000",
-					  "10.0.0/8",   "nonsense",    "10.0.0.0/8/8"};
+	static const char *const bad[] = {
+		"",           "/8",          "10.0.0.0/",   "10.0.0.0/33",
+		"10.0.0.0/x", "10.0.0.0/-1", "fc00::/129",  "fc00::/1000",
+		"10.0.0/8",   "nonsense",    "10.0.0.0/8/8"
+	};
 	struct cidr c;
 
 	assert_int_equal(cidr_parse(&c, "10.1.2.3/8"), 0);

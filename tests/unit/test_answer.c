@@ -24,8 +24,9 @@ static uint8_t out[65535];
 static int setup(void **state)
 {
 	rcu_register_thread();
-	struct registry_params p = { .domain = "docker", .ns_ip = "127.0.0.1", .ttl = 60,
-		                     .negative_ttl = 5 };
+	struct registry_params p = {
+		.domain = "docker", .ns_ip = "127.0.0.1", .ttl = 60, .negative_ttl = 5
+	};
 	reg = registry_new(&p);
 	struct recset *rs = recset_new();
 	assert_int_equal(recset_add_addr(rs, "web.docker", "172.17.0.2", 10), 0);
@@ -33,11 +34,16 @@ static int setup(void **state)
 	assert_int_equal(recset_add_addr(rs, "multi.docker", "10.0.0.2", 10), 0);
 	assert_int_equal(recset_add_addr(rs, "multi.docker", "10.0.0.3", 10), 0);
 	assert_int_equal(recset_add_addr(rs, "deep.a.b.docker", "10.1.1.1", 10), 0);
-	assert_int_equal(recset_add_name_rr(rs, "alias.docker", KNOT_RRTYPE_CNAME, "web.docker", 10), 0);
-	assert_int_equal(recset_add_name_rr(rs, "dangling.docker", KNOT_RRTYPE_CNAME, "gone.docker", 10), 0);
-	assert_int_equal(recset_add_name_rr(rs, "loop1.docker", KNOT_RRTYPE_CNAME, "loop2.docker", 10), 0);
-	assert_int_equal(recset_add_name_rr(rs, "loop2.docker", KNOT_RRTYPE_CNAME, "loop1.docker", 10), 0);
-	assert_int_equal(recset_add_name_rr(rs, "away.internal", KNOT_RRTYPE_CNAME, "web.docker", 10), 0);
+	assert_int_equal(
+		recset_add_name_rr(rs, "alias.docker", KNOT_RRTYPE_CNAME, "web.docker", 10), 0);
+	assert_int_equal(
+		recset_add_name_rr(rs, "dangling.docker", KNOT_RRTYPE_CNAME, "gone.docker", 10), 0);
+	assert_int_equal(
+		recset_add_name_rr(rs, "loop1.docker", KNOT_RRTYPE_CNAME, "loop2.docker", 10), 0);
+	assert_int_equal(
+		recset_add_name_rr(rs, "loop2.docker", KNOT_RRTYPE_CNAME, "loop1.docker", 10), 0);
+	assert_int_equal(
+		recset_add_name_rr(rs, "away.internal", KNOT_RRTYPE_CNAME, "web.docker", 10), 0);
 	assert_int_equal(recset_add_addr(rs, "api.internal", "192.168.1.100", 300), 0);
 	for (int i = 0; i < 60; i++) {
 		char ip[32];
@@ -49,8 +55,18 @@ static int setup(void **state)
 	assert_int_equal(recset_add_addr(rs, "redis.docker", "10.2.0.1", 10), 0);
 	assert_int_equal(recset_add_addr(rs, "redis.docker", "10.2.0.2", 10), 0);
 	assert_int_equal(recset_add_addr(rs, "*.redis1.redis.docker", "10.2.0.1", 10), 0);
-	assert_int_equal(recset_add_addr(rs, "0949efde23bf01727203638dafb0ac15b2e68db9effe03b90687d67a96ab6ee.docker", "172.17.0.2", 10), 0);
-	assert_int_equal(recset_add_addr(rs, "26ed50b1bf5947727bee4910f3d93674d823496c615940238219b5346cc0fc4.docker", "172.17.0.3", 10), 0);
+	assert_int_equal(
+		recset_add_addr(
+			rs,
+			"0949efde23bf01727203638dafb0ac15b2e68db9effe03b90687d67a96ab6ee.docker",
+			"172.17.0.2", 10),
+		0);
+	assert_int_equal(
+		recset_add_addr(
+			rs,
+			"26ed50b1bf5947727bee4910f3d93674d823496c615940238219b5346cc0fc4.docker",
+			"172.17.0.3", 10),
+		0);
 	/* a container on two networks */
 	assert_int_equal(recset_add_addr_net(rs, "two.docker", "172.18.0.5", 16, 10), 0);
 	assert_int_equal(recset_add_addr_net(rs, "two.docker", "172.19.0.5", 16, 10), 0);
@@ -100,12 +116,15 @@ static const struct sockaddr *client;
 
 static struct result ask(const uint8_t *q, size_t qlen, bool tcp, bool may_forward, bool servfail)
 {
-	struct dns_query_info qi = { .tcp = tcp, .may_forward = may_forward,
-		                     .servfail_miss = servfail, .udp_cap = 1232, .client = client };
+	struct dns_query_info qi = { .tcp = tcp,
+				     .may_forward = may_forward,
+				     .servfail_miss = servfail,
+				     .udp_cap = 1232,
+				     .client = client };
 	size_t len = 0;
 	rcu_read_lock();
 	struct result r = { .act = dns_answer(worker, registry_current(reg), q, qlen, out,
-		                              sizeof(out), &qi, &len) };
+					      sizeof(out), &qi, &len) };
 	rcu_read_unlock();
 	if (r.act == DNS_REPLY) {
 		r.pkt = knot_pkt_new(out, (uint16_t)len, NULL);
@@ -150,7 +169,12 @@ static void test_case_kept(void **state)
 {
 	struct result r = ask_name("WeB.DoCkEr", KNOT_RRTYPE_A);
 	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 1);
-	assert_memory_equal(knot_pkt_wire_qname(r.pkt), "\x03" "WeB" "\x06" "DoCkEr", 12);
+	assert_memory_equal(knot_pkt_wire_qname(r.pkt),
+			    "\x03"
+			    "WeB"
+			    "\x06"
+			    "DoCkEr",
+			    12);
 	knot_pkt_free(r.pkt);
 }
 
@@ -248,7 +272,10 @@ static void test_cname_chased(void **state)
 	assert_int_equal(knot_pkt_rr(sec(r.pkt, KNOT_ANSWER), 0)->type, KNOT_RRTYPE_CNAME);
 	const knot_rrset_t *a = knot_pkt_rr(sec(r.pkt, KNOT_ANSWER), 1);
 	assert_int_equal(a->type, KNOT_RRTYPE_A);
-	assert_true(knot_dname_is_equal(a->owner, (const uint8_t *)"\x03" "web" "\x06" "docker"));
+	assert_true(knot_dname_is_equal(a->owner, (const uint8_t *)"\x03"
+								   "web"
+								   "\x06"
+								   "docker"));
 	knot_pkt_free(r.pkt);
 }
 
@@ -271,7 +298,8 @@ static void test_cname_ends(void **state)
 	assert_int_equal(sec(r.pkt, KNOT_AUTHORITY)->count, 1);
 	const knot_rrset_t *soa = knot_pkt_rr(sec(r.pkt, KNOT_AUTHORITY), 0);
 	assert_int_equal(soa->type, KNOT_RRTYPE_SOA);
-	assert_true(knot_dname_is_equal(soa->owner, (const uint8_t *)"\x06" "docker"));
+	assert_true(knot_dname_is_equal(soa->owner, (const uint8_t *)"\x06"
+								     "docker"));
 	knot_pkt_free(r.pkt);
 }
 

@@ -344,8 +344,7 @@ struct count {
 	char last[128];
 };
 
-static void count_one(void *arg, enum origin_kind kind, const char *origin,
-                      const struct recset *rs)
+static void count_one(void *arg, enum origin_kind kind, const char *origin, const struct recset *rs)
 {
 	struct count *c = arg;
 	if (strncmp(origin, "manual:", 7) != 0)

@@ -57,7 +57,7 @@ static void collect(void *arg, enum origin_kind kind, const char *origin, const 
 	struct seen *s = arg;
 	size_t len = strlen(s->log);
 	snprintf(s->log + len, sizeof(s->log) - len, "%d=%s/%zu;", (int)kind, origin,
-	         recset_count(rs));
+		 recset_count(rs));
 	s->n++;
 }
 
@@ -166,7 +166,8 @@ static void test_emptied_child_set_is_freed(void **state)
 		}
 		assert_int_equal(registry_set(r, ORIGIN_TEST, "big", rs), 0);
 		assert_int_equal(registry_publish_serial(r, serial++), 0);
-		assert_int_equal(registry_set(r, ORIGIN_TEST, "one", one("last.grp.docker", "10.1.1.2")), 0);
+		assert_int_equal(
+			registry_set(r, ORIGIN_TEST, "one", one("last.grp.docker", "10.1.1.2")), 0);
 		assert_int_equal(registry_publish_serial(r, serial++), 0);
 		assert_int_equal(registry_set(r, ORIGIN_TEST, "big", NULL), 0);
 		assert_int_equal(registry_publish_serial(r, serial++), 0);
@@ -185,7 +186,8 @@ static void test_siblings_with_one_hash(void **state)
 	uint8_t a[KNOT_DNAME_MAXLEN], b[KNOT_DNAME_MAXLEN];
 	knot_dname_from_str(a, "ce09.x.docker", sizeof(a));
 	knot_dname_from_str(b, "c17d20.x.docker", sizeof(b));
-	assert_int_equal(snapshot_hash(a, knot_dname_size(a)), snapshot_hash(b, knot_dname_size(b)));
+	assert_int_equal(snapshot_hash(a, knot_dname_size(a)),
+			 snapshot_hash(b, knot_dname_size(b)));
 	struct registry *r = reg_new();
 	struct recset *rs = one("ce09.x.docker", "10.0.0.1");
 	assert_int_equal(recset_add_addr(rs, "c17d20.x.docker", "10.0.0.2", 10), 0);
@@ -197,7 +199,7 @@ static void test_siblings_with_one_hash(void **state)
 	const struct snapshot *s = registry_current(r);
 	const struct snap_node *out[8];
 	size_t n = snapshot_match_pattern(s, pat, knot_dname_size(pat), snapshot_zone_of(s, pat),
-	                                  out, 8);
+					  out, 8);
 	assert_int_equal(n, 2);
 	assert_ptr_not_equal(out[0], out[1]);
 	rcu_read_unlock();

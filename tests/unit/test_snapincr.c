@@ -23,36 +23,73 @@
 
 /* Names that origins share, nest, alias and match with patterns. */
 static const char *const pool[] = {
-	"a.docker", "b.a.docker", "c.b.a.docker", "web.docker", "db.web.docker", "*.web.docker",
-	"x.c.docker", "c.docker", "svc.docker", "r1.svc.docker", "r2.svc.docker",
+	"a.docker",
+	"b.a.docker",
+	"c.b.a.docker",
+	"web.docker",
+	"db.web.docker",
+	"*.web.docker",
+	"x.c.docker",
+	"c.docker",
+	"svc.docker",
+	"r1.svc.docker",
+	"r2.svc.docker",
 	"abcd0000000000000000000000000000000000000000000000000000000000a.docker",
 	"abcd1111111111111111111111111111111111111111111111111111111111b.docker",
 	"abce2222222222222222222222222222222222222222222222222222222222c.docker",
 	"1234333333333333333333333333333333333333333333333333333333333d.docker",
 	"sub.abcd0000000000000000000000000000000000000000000000000000000000a.docker",
-	"srv.internal", "deep.srv.internal",
+	"srv.internal",
+	"deep.srv.internal",
 	/* FNV-1a gives these two the same hash: siblings that collide */
-	"ce09.x.docker", "c17d20.x.docker",
+	"ce09.x.docker",
+	"c17d20.x.docker",
 };
 #define NPOOL (sizeof(pool) / sizeof(pool[0]))
 
 /* Asked after every step: the pool, names that never exist, empty
  * non-terminals, patterns, ID prefixes and reverse names. */
 static const char *const extra[] = {
-	"docker", "ns.docker", "nope.docker", "zz.a.docker", "q.b.a.docker", "y.x.c.docker",
-	"other.web.docker", "*.docker", "b.*.docker", "*.a.docker", "c.*.*.docker", "*.*.docker",
-	"*.svc.docker", "r1.*.docker", "abcd.docker", "abcd0.docker", "abce.docker", "1234.docker",
-	"ffff.docker", "abcd0000.docker", "1.0.0.10.in-addr.arpa", "2.0.0.10.in-addr.arpa",
-	"3.0.0.10.in-addr.arpa", "0.0.10.in-addr.arpa", "internal", "x.internal",
-	"*.x.docker", "*.grp.docker", "g7.grp.docker", "g300.grp.docker", "*.big.docker",
-	"q.*.big.docker", "h1000.big.docker",
+	"docker",
+	"ns.docker",
+	"nope.docker",
+	"zz.a.docker",
+	"q.b.a.docker",
+	"y.x.c.docker",
+	"other.web.docker",
+	"*.docker",
+	"b.*.docker",
+	"*.a.docker",
+	"c.*.*.docker",
+	"*.*.docker",
+	"*.svc.docker",
+	"r1.*.docker",
+	"abcd.docker",
+	"abcd0.docker",
+	"abce.docker",
+	"1234.docker",
+	"ffff.docker",
+	"abcd0000.docker",
+	"1.0.0.10.in-addr.arpa",
+	"2.0.0.10.in-addr.arpa",
+	"3.0.0.10.in-addr.arpa",
+	"0.0.10.in-addr.arpa",
+	"internal",
+	"x.internal",
+	"*.x.docker",
+	"*.grp.docker",
+	"g7.grp.docker",
+	"g300.grp.docker",
+	"*.big.docker",
+	"q.*.big.docker",
+	"h1000.big.docker",
 };
 #define NEXTRA (sizeof(extra) / sizeof(extra[0]))
 
-static const uint16_t qtypes[] = { KNOT_RRTYPE_A,   KNOT_RRTYPE_AAAA, KNOT_RRTYPE_TXT,
-	                           KNOT_RRTYPE_CNAME, KNOT_RRTYPE_SRV, KNOT_RRTYPE_MX,
-	                           KNOT_RRTYPE_PTR, KNOT_RRTYPE_ANY,  KNOT_RRTYPE_SOA,
-	                           KNOT_RRTYPE_NS };
+static const uint16_t qtypes[] = { KNOT_RRTYPE_A,     KNOT_RRTYPE_AAAA, KNOT_RRTYPE_TXT,
+				   KNOT_RRTYPE_CNAME, KNOT_RRTYPE_SRV,  KNOT_RRTYPE_MX,
+				   KNOT_RRTYPE_PTR,   KNOT_RRTYPE_ANY,  KNOT_RRTYPE_SOA,
+				   KNOT_RRTYPE_NS };
 #define NQTYPES (sizeof(qtypes) / sizeof(qtypes[0]))
 
 static uint32_t rnd(uint32_t *state)
@@ -77,7 +114,8 @@ static struct recset *make_set(uint32_t seed)
 		for (unsigned i = 0; i < count; i++) {
 			char owner[64], ip[32];
 			unsigned k = rnd(&st) % (big ? 1600 : 320);
-			snprintf(owner, sizeof(owner), big ? "h%u.big.docker" : "g%u.grp.docker", k);
+			snprintf(owner, sizeof(owner), big ? "h%u.big.docker" : "g%u.grp.docker",
+				 k);
 			snprintf(ip, sizeof(ip), "10.1.%u.%u", k / 250, k % 250 + 1);
 			assert_int_equal(recset_add_addr(rs, owner, ip, 10), 0);
 		}
@@ -97,7 +135,9 @@ static struct recset *make_set(uint32_t seed)
 			break;
 		case 2:
 			snprintf(ip, sizeof(ip), "10.0.0.%u", last);
-			assert_int_equal(recset_add_addr_net(rs, owner, ip, (uint8_t)(8 + 8 * (last % 3)), ttl), 0);
+			assert_int_equal(recset_add_addr_net(rs, owner, ip,
+							     (uint8_t)(8 + 8 * (last % 3)), ttl),
+					 0);
 			assert_int_equal(recset_add_reverse_first(rs, ip, owner, ttl), 0);
 			break;
 		case 3:
@@ -110,10 +150,13 @@ static struct recset *make_set(uint32_t seed)
 			break;
 		}
 		case 5:
-			assert_int_equal(recset_add_name_rr(rs, owner, KNOT_RRTYPE_CNAME, target, ttl), 0);
+			assert_int_equal(
+				recset_add_name_rr(rs, owner, KNOT_RRTYPE_CNAME, target, ttl), 0);
 			break;
 		case 6:
-			assert_int_equal(recset_add_srv(rs, owner, 0, 1, (uint16_t)(80 + last), target, ttl), 0);
+			assert_int_equal(
+				recset_add_srv(rs, owner, 0, 1, (uint16_t)(80 + last), target, ttl),
+				0);
 			break;
 		default:
 			snprintf(ip, sizeof(ip), "10.0.0.%u", last);
@@ -126,8 +169,9 @@ static struct recset *make_set(uint32_t seed)
 
 static struct registry *reg_new(void)
 {
-	struct registry_params p = { .domain = "docker", .ns_ip = "127.0.0.1", .ttl = 60,
-		                     .negative_ttl = 5 };
+	struct registry_params p = {
+		.domain = "docker", .ns_ip = "127.0.0.1", .ttl = 60, .negative_ttl = 5
+	};
 	struct registry *r = registry_new(&p);
 	assert_non_null(r);
 	return r;
@@ -147,7 +191,7 @@ static size_t make_query(uint8_t *buf, const char *name, uint16_t type)
 }
 
 static size_t answer(struct dns_worker *w, struct registry *r, const uint8_t *q, size_t qlen,
-                     uint8_t *out)
+		     uint8_t *out)
 {
 	/* over TCP: whole answers are compared, not the first 512 bytes */
 	struct dns_query_info qi = { .tcp = true, .udp_cap = 1232 };
@@ -160,15 +204,15 @@ static size_t answer(struct dns_worker *w, struct registry *r, const uint8_t *q,
 
 /* Every query of the matrix, from both registries. */
 static void compare(struct registry *inc, struct registry *full, struct dns_worker *wi,
-                    struct dns_worker *wf, unsigned seq, unsigned step)
+		    struct dns_worker *wf, unsigned seq, unsigned step)
 {
 	static uint8_t a[65535], b[65535];
 	uint8_t q[512];
 	rcu_read_lock();
 	const struct snapshot *si = registry_current(inc), *sf = registry_current(full);
 	if (si->nnodes != sf->nnodes || si->nrecords != sf->nrecords)
-		fail_msg("sequence %u step %u: %u names, %u records; from scratch %u, %u", seq, step,
-		         si->nnodes, si->nrecords, sf->nnodes, sf->nrecords);
+		fail_msg("sequence %u step %u: %u names, %u records; from scratch %u, %u", seq,
+			 step, si->nnodes, si->nrecords, sf->nnodes, sf->nrecords);
 	rcu_read_unlock();
 	for (size_t i = 0; i < NPOOL + NEXTRA; i++) {
 		const char *name = i < NPOOL ? pool[i] : extra[i - NPOOL];
@@ -177,11 +221,14 @@ static void compare(struct registry *inc, struct registry *full, struct dns_work
 			size_t la = answer(wi, inc, q, qlen, a);
 			size_t lb = answer(wf, full, q, qlen, b);
 			if (la != lb || memcmp(a, b, la) != 0)
-				fail_msg("sequence %u step %u: %s type %u: %zu bytes, from scratch %zu "
-				         "(rcode %u vs %u, %u vs %u answers)",
-				         seq, step, name, qtypes[t], la, lb, la ? knot_wire_get_rcode(a) : 99,
-				         lb ? knot_wire_get_rcode(b) : 99,
-				         la ? knot_wire_get_ancount(a) : 0, lb ? knot_wire_get_ancount(b) : 0);
+				fail_msg(
+					"sequence %u step %u: %s type %u: %zu bytes, from scratch %zu "
+					"(rcode %u vs %u, %u vs %u answers)",
+					seq, step, name, qtypes[t], la, lb,
+					la ? knot_wire_get_rcode(a) : 99,
+					lb ? knot_wire_get_rcode(b) : 99,
+					la ? knot_wire_get_ancount(a) : 0,
+					lb ? knot_wire_get_ancount(b) : 0);
 		}
 	}
 }
@@ -206,10 +253,13 @@ static void test_incremental_equals_full(void **state)
 				snprintf(name, sizeof(name), "o%u", o);
 				if (seeds[o] != 0 && rnd(&st) % 3 == 0) {
 					seeds[o] = 0;
-					assert_int_equal(registry_set(inc, ORIGIN_TEST, name, NULL), 0);
+					assert_int_equal(registry_set(inc, ORIGIN_TEST, name, NULL),
+							 0);
 				} else {
 					seeds[o] = 1 + rnd(&st);
-					assert_int_equal(registry_set(inc, ORIGIN_TEST, name, make_set(seeds[o])), 0);
+					assert_int_equal(registry_set(inc, ORIGIN_TEST, name,
+								      make_set(seeds[o])),
+							 0);
 				}
 			}
 			uint32_t serial = 1000 + step;
@@ -219,7 +269,9 @@ static void test_incremental_equals_full(void **state)
 				char name[16];
 				snprintf(name, sizeof(name), "o%u", o);
 				if (seeds[o] != 0)
-					assert_int_equal(registry_set(full, ORIGIN_TEST, name, make_set(seeds[o])), 0);
+					assert_int_equal(registry_set(full, ORIGIN_TEST, name,
+								      make_set(seeds[o])),
+							 0);
 			}
 			assert_int_equal(registry_publish_serial(full, serial), 0);
 			compare(inc, full, wi, wf, seq, step);
@@ -306,7 +358,8 @@ static void test_failed_publish_loses_nothing(void **state)
 			snprintf(name, sizeof(name), "o%u", o);
 			next[o] = next[o] != 0 && rnd(&st) % 3 == 0 ? 0 : 1 + rnd(&st);
 			assert_int_equal(registry_set(inc, ORIGIN_TEST, name,
-			                              next[o] ? make_set(next[o]) : NULL), 0);
+						      next[o] ? make_set(next[o]) : NULL),
+					 0);
 		}
 		serial++;
 		fail_countdown = nth;
@@ -342,7 +395,7 @@ static void test_failed_publish_loses_nothing(void **state)
 			break; /* past every allocation of a publish, for a while */
 	}
 	print_message("%lu failed allocations, %lu publishes failed and recovered\n", failures,
-	              published_after_failure);
+		      published_after_failure);
 	assert_true(published_after_failure > 10);
 	registry_free(inc);
 	dns_worker_free(wi);

@@ -39,7 +39,8 @@ static struct snapshot *build(struct recset **sets, size_t n)
 	l += knot_dname_size(wire("h.docker", soa + l));
 	soa[l + 19] = 7; /* minimum 7 */
 	soa[l + 7] = 60; /* retry etc. zero, serial small */
-	assert_int_equal(recset_add(sets[0], apex, KNOT_RRTYPE_SOA, 30, soa, (uint16_t)(l + 20)), 0);
+	assert_int_equal(recset_add(sets[0], apex, KNOT_RRTYPE_SOA, 30, soa, (uint16_t)(l + 20)),
+			 0);
 	const uint8_t *apexes[1] = { apex };
 	return snapshot_build((const struct recset *const *)sets, n, apexes, 1, 1);
 }

@@ -21,12 +21,12 @@ struct ctr {
 	struct ctr *hnext;         /* hash chain */
 	struct ctr *qprev, *qnext; /* in a queue */
 	enum queue q;
-	struct hc_req *req;    /* inspect in flight */
-	struct event *later;    /* the next try after a failed inspect; NULL until one failed */
-	uint64_t gen;           /* bumped by every event */
-	uint64_t req_gen;       /* gen when the inspect in flight was sent */
-	uint64_t event_epoch;   /* source epoch at its last event */
-	double event_at;        /* monotonic seconds of its last event, 0 = none pending */
+	struct hc_req *req;   /* inspect in flight */
+	struct event *later;  /* the next try after a failed inspect; NULL until one failed */
+	uint64_t gen;         /* bumped by every event */
+	uint64_t req_gen;     /* gen when the inspect in flight was sent */
+	uint64_t event_epoch; /* source epoch at its last event */
+	double event_at;      /* monotonic seconds of its last event, 0 = none pending */
 	unsigned retries;
 	unsigned restarts; /* inspects cancelled for a newer event since the last answer */
 	bool want;         /* an inspect newer than the one in flight is wanted */

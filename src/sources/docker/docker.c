@@ -26,7 +26,7 @@
 #include "util/ratelimit.h"
 
 #define INSPECT_CONCURRENCY 16
-#define INSPECT_RETRIES 6  /* a failed inspect is asked again after 100 ms, doubling: ~6 s */
+#define INSPECT_RETRIES 6 /* a failed inspect is asked again after 100 ms, doubling: ~6 s */
 #define RETRY_FIRST_MS 100
 #define MAX_RESTARTS 4 /* newer events that may cancel an inspect in flight, in a row */
 #define BACKOFF_MIN_MS 250

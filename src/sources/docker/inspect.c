@@ -76,7 +76,7 @@ static bool ip_ok(const char *s, int af)
 /* An address field: "" and absent are both "none"; anything unparsable is odd. */
 /* A network's prefix length for split horizon: 0 (unknown) unless sane. */
 static uint8_t get_prefix(struct docker_inspect *in, json_t *net, const char *key, int max,
-                          const char *name)
+			  const char *name)
 {
 	json_t *v = json_object_get(net, key);
 	if (v == NULL || json_is_null(v))
