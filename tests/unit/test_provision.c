@@ -331,17 +331,18 @@ static void test_options(void **state)
 	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", "--stop-timeout", "601", NULL),
 			 -EINVAL);
 	assert_string_equal(err, "--stop-timeout: \"601\" is not a number of seconds (0..600)");
-	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", "--resolver", "1.1.1.1",
-			       "--resolver", "1.1.1.2", "--resolver", "1.1.1.3", "--resolver",
-			       "1.1.1.4", "--resolver", "1.1.1.5", "--resolver", "1.1.1.6", NULL),
+	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", "--resolver", "127.0.0.1",
+			       "--resolver", "127.0.0.2", "--resolver", "127.0.0.3", "--resolver",
+			       "127.0.0.4", "--resolver", "127.0.0.5", "--resolver", "127.0.0.6",
+			       NULL),
 			 0);
 	setenv("BERTH_RESOLVER",
-	       "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,"
-	       "1.1.1.9",
+	       "127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,"
+	       "127.0.0.9",
 	       1);
 	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", NULL), -EINVAL);
 	assert_string_equal(err,
-			    "BERTH_RESOLVER: \"1.1.1.9\" is one resolver too many (at most 8)");
+			    "BERTH_RESOLVER: \"127.0.0.9\" is one resolver too many (at most 8)");
 	unsetenv("BERTH_RESOLVER");
 	assert_int_equal(popts(&c, err, sizeof(err), "--zone", "z", "--bogus", NULL), -EINVAL);
 	assert_string_equal(err, "--bogus: unknown option (see --help)");
