@@ -370,6 +370,29 @@ class DockerKit:
         except docker.errors.NotFound:
             pass
 
+    def _remove_network(self, nid, timeout=15):
+        """Remove a network. dockerd releases the endpoints of removed
+        containers asynchronously, so right after a burst of removals it may
+        still say "has active endpoints": wait for them to go, then detach
+        what is left by force. Returns None, or the last error."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.api.remove_network(nid)
+                return None
+            except docker.errors.NotFound:
+                return None
+            except docker.errors.APIError as e:
+                if "active endpoints" not in str(e) or time.monotonic() > deadline:
+                    return e
+                try:
+                    left = self.api.inspect_network(nid).get("Containers") or {}
+                    for cid in left:
+                        self.api.disconnect_container_from_network(cid, nid, force=True)
+                except docker.errors.APIError:
+                    pass
+                time.sleep(0.2)
+
     def cleanup(self):
         errors = []
 
@@ -383,11 +406,8 @@ class DockerKit:
         with concurrent.futures.ThreadPoolExecutor(8) as ex:
             list(ex.map(rm, list(self.container_ids)))
         for nid in reversed(self.network_ids):
-            try:
-                self.api.remove_network(nid)
-            except docker.errors.NotFound:
-                pass
-            except Exception as e:   # noqa: BLE001
+            e = self._remove_network(nid)
+            if e is not None:
                 errors.append("network %s: %s" % (nid[:12], e))
         self.container_ids.clear()
         self.network_ids.clear()
