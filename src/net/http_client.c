@@ -434,9 +434,9 @@ static void finish(struct hc_req *r, CURLcode rc)
 	if (!r->stream) {
 		r->cancelled = true;
 		if (err < 0)
-			r->on_body(err, msg, strlen(msg), r->arg);
+			r->on_body(err, 0, msg, strlen(msg), r->arg);
 		else
-			r->on_body((int)r->status, r->buf ? r->buf : "", r->len, r->arg);
+			r->on_body(0, (int)r->status, r->buf ? r->buf : "", r->len, r->arg);
 		return;
 	}
 	deliver_lines(r);
@@ -453,11 +453,13 @@ static void finish(struct hc_req *r, CURLcode rc)
 	}
 	r->cancelled = true;
 	if (err < 0)
-		r->on_end(err, msg, r->arg);
+		r->on_end(err, 0, msg, r->arg);
+	else if (!ok && r->status > 0)
+		r->on_end(0, (int)r->status, r->buf ? r->buf : "", r->arg);
 	else if (!ok)
-		r->on_end(r->status > 0 ? (int)r->status : -EIO, r->buf ? r->buf : "", r->arg);
+		r->on_end(-EIO, 0, r->buf ? r->buf : "", r->arg);
 	else
-		r->on_end(0, "the server ended the stream", r->arg);
+		r->on_end(0, 0, "the server ended the stream", r->arg);
 }
 
 /* After curl ran: deliver stream lines and finished transfers outside curl's callbacks, so the
