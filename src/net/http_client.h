@@ -54,18 +54,19 @@ const char *hc_client_skip(struct hc_client *c);
 int hc_client_set_prefix(struct hc_client *c, const char *prefix);
 const char *hc_client_prefix(const struct hc_client *c); /* "" when none */
 
-/* A finished request. status is the HTTP status, with the whole body (NUL-terminated, within
- * the limit); or a negative error (-ECONNREFUSED, -ENOENT (no socket), -ETIMEDOUT, -EFBIG
- * (body over the limit), -EPROTO (TLS), -ECONNRESET, -EIO) with body a NUL-terminated
- * message. */
-typedef void (*hc_body_fn)(int status, const char *body, size_t len, void *arg);
+/* A finished request. err is 0, with status the HTTP status and body the whole body
+ * (NUL-terminated, within the limit); or a negative error (-ECONNREFUSED, -ENOENT (no socket),
+ * -ETIMEDOUT, -EFBIG (body over the limit), -EPROTO (TLS), -ECONNRESET, -EIO) with status 0
+ * and body a NUL-terminated message. */
+typedef void (*hc_body_fn)(int err, int status, const char *body, size_t len, void *arg);
 /* One line of a stream, without its '\n' (and '\r'), NUL-terminated; empty lines are skipped. */
 typedef void (*hc_line_fn)(const char *line, size_t len, void *arg);
 /* The stream answered 2xx: lines follow. */
 typedef void (*hc_open_fn)(void *arg);
-/* The stream is over: status 0 when the server ended it, a positive HTTP status when it was
- * refused (msg is the body), or a negative error as for hc_body_fn (msg says why). */
-typedef void (*hc_end_fn)(int status, const char *msg, void *arg);
+/* The stream is over: err 0 and status 0 when the server ended it; err 0 and a positive HTTP
+ * status when it was refused (msg is the body); or err a negative error as for hc_body_fn
+ * (msg says why) and status 0. */
+typedef void (*hc_end_fn)(int err, int status, const char *msg, void *arg);
 
 /* A line longer than the limit ends the stream with -EFBIG (default: it is dropped and logged,
  * and the stream goes on). */

@@ -22,15 +22,17 @@ struct provision_engine {
 
 struct reply {
 	bool done;
-	int status;
+	int err;    /* 0, or the request's negative error (body is the message) */
+	int status; /* the HTTP status when err is 0 */
 	char *body;
 	size_t len;
 };
 
-static void on_reply(int status, const char *body, size_t len, void *arg)
+static void on_reply(int err, int status, const char *body, size_t len, void *arg)
 {
 	struct reply *r = arg;
 	r->done = true;
+	r->err = err;
 	r->status = status;
 	r->body = malloc(len + 1);
 	if (r->body) {
@@ -40,7 +42,8 @@ static void on_reply(int status, const char *body, size_t len, void *arg)
 	}
 }
 
-/* One request to its end: the HTTP status (body in r), or a negative error with err set. */
+/* One request to its end: 0 with the HTTP status and body in r, or a negative error with err
+ * set. */
 static int call(struct provision_engine *e, const char *method, const char *path,
 		const char *json_body, struct reply *r, char *err, size_t errlen)
 {
@@ -60,11 +63,11 @@ static int call(struct provision_engine *e, const char *method, const char *path
 		snprintf(err, errlen, "%s %s: the event loop failed", method, path);
 		return -EIO;
 	}
-	if (r->status < 0) {
+	if (r->err < 0) {
 		snprintf(err, errlen, "%s", r->body ? r->body : "request failed");
-		return r->status;
+		return r->err;
 	}
-	return r->status;
+	return 0;
 }
 
 /* The engine's "message" of an error answer, else the body. */
@@ -121,10 +124,10 @@ int provision_engine_connect(struct provision_engine *e, char *err, size_t errle
 	struct reply r;
 	docker_set_api_version(e->client, NULL);
 	int ret = call(e, "GET", "/version", NULL, &r, err, errlen);
-	if (ret >= 0 && ret != 200) {
+	if (ret == 0 && r.status != 200) {
 		answer_error("GET /version", &r, err, errlen);
 		ret = -EIO;
-	} else if (ret == 200) {
+	} else if (ret == 0) {
 		json_t *v = json_loads(r.body ? r.body : "", 0, NULL);
 		const char *api = json_string_value(json_object_get(v, "ApiVersion"));
 		/* Speak the engine's own version, as the Docker source does; unversioned else. */
@@ -169,7 +172,7 @@ int provision_engine_list(struct provision_engine *e, const char *zone,
 	ret = call(e, "GET", "/containers/json?all=1", NULL, &r, err, errlen);
 	if (ret < 0)
 		goto out;
-	if (ret != 200) {
+	if (r.status != 200) {
 		answer_error("GET /containers/json", &r, err, errlen);
 		ret = -EIO;
 		goto out;
@@ -231,10 +234,10 @@ static int pull(struct provision_engine *e, const char *image, char *err, size_t
 	}
 	snprintf(path, sizeof(path), "/images/create?fromImage=%s", enc);
 	ret = call(e, "POST", path, NULL, &r, err, errlen);
-	if (ret >= 0 && ret != 200) {
+	if (ret == 0 && r.status != 200) {
 		answer_error("pull", &r, err, errlen);
 		ret = -EIO;
-	} else if (ret == 200) {
+	} else if (ret == 0) {
 		const char *bad = r.body ? strstr(r.body, "\"error\"") : NULL;
 		ret = 0;
 		if (bad) {
@@ -267,10 +270,10 @@ int provision_engine_image(struct provision_engine *e, const char *image, bool w
 	snprintf(path, sizeof(path), "/images/%s/json", image);
 	ret = call(e, "GET", path, NULL, &r, err, errlen);
 	free(r.body);
-	if (ret == 200)
+	if (ret == 0 && r.status == 200)
 		return 0;
-	if (ret >= 0 && ret != 404) {
-		snprintf(err, errlen, "inspect image %.100s: HTTP %d", image, ret);
+	if (ret == 0 && r.status != 404) {
+		snprintf(err, errlen, "inspect image %.100s: HTTP %d", image, r.status);
 		return -EIO;
 	}
 	if (ret < 0)
@@ -313,9 +316,9 @@ int provision_engine_create(struct provision_engine *e, const char *name, const 
 	ret = call(e, "POST", path, text, &r, err, errlen);
 	if (ret < 0)
 		goto out;
-	if (ret != 201 && ret != 200) {
+	if (r.status != 201 && r.status != 200) {
 		answer_error("create", &r, err, errlen);
-		ret = ret == 404 ? -ENOENT : ret == 409 ? -EEXIST : -EIO;
+		ret = r.status == 404 ? -ENOENT : r.status == 409 ? -EEXIST : -EIO;
 		goto out;
 	}
 	json_t *v = json_loads(r.body ? r.body : "", 0, NULL);
@@ -350,13 +353,9 @@ static int simple(struct provision_engine *e, const char *method, const char *wh
 	}
 	snprintf(path, sizeof(path), "/containers/%s%s", enc, suffix);
 	ret = call(e, method, path, NULL, &r, err, errlen);
-	if (ret >= 0) {
-		if (ret == ok_a || ret == ok_b) {
-			ret = 0;
-		} else {
-			answer_error(what, &r, err, errlen);
-			ret = ret == 404 ? -ENOENT : -EIO;
-		}
+	if (ret == 0 && r.status != ok_a && r.status != ok_b) {
+		answer_error(what, &r, err, errlen);
+		ret = r.status == 404 ? -ENOENT : -EIO;
 	}
 	free(r.body);
 	return ret;

@@ -207,6 +207,7 @@ static int teardown(void **state)
 
 struct result {
 	int calls;
+	int err;
 	int status;
 	char body[16384];
 	size_t len;
@@ -214,10 +215,11 @@ struct result {
 	struct hc_req *req;
 };
 
-static void on_body(int status, const char *body, size_t len, void *arg)
+static void on_body(int err, int status, const char *body, size_t len, void *arg)
 {
 	struct result *r = arg;
 	r->calls++;
+	r->err = err;
 	r->status = status;
 	r->len = len;
 	snprintf(r->body, sizeof(r->body), "%s", body);
@@ -276,6 +278,7 @@ static void test_get(void **state)
 	assert_true(run_until(&r.calls, 5000));
 	run_for(50);
 	assert_int_equal(r.calls, 1); /* exactly once */
+	assert_int_equal(r.err, 0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "hello");
 	assert_int_equal(r.len, 5);
@@ -293,6 +296,7 @@ static void test_get(void **state)
 	memset(&r, 0, sizeof(r));
 	r.req = hc_get(c, "/nothing", on_body, &r);
 	assert_true(run_until(&r.calls, 5000));
+	assert_int_equal(r.err, 0);
 	assert_int_equal(r.status, 404);
 	assert_string_equal(r.body, "no such thing");
 	hc_client_free(c);
@@ -307,6 +311,7 @@ static void test_post_body_and_header(void **state)
 	r.req = hc_send(c, "/echo", &o, on_body, &r);
 	assert_non_null(r.req);
 	assert_true(run_until(&r.calls, 5000));
+	assert_int_equal(r.err, 0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "got " BODY);
 
@@ -315,6 +320,7 @@ static void test_post_body_and_header(void **state)
 	memset(&r, 0, sizeof(r));
 	r.req = hc_send(c, "/echo", &bare, on_body, &r);
 	assert_true(run_until(&r.calls, 5000));
+	assert_int_equal(r.err, 0);
 	assert_int_equal(r.status, 401);
 
 	/* other methods, with and without a body */
@@ -341,7 +347,8 @@ static void test_post_body_and_header(void **state)
 
 struct stream {
 	int opened, lines, ended;
-	int end_status;
+	int end_err, end_status;
+	char end_msg[64];
 	unsigned sent_at[16]; /* lines the server had sent when each one arrived */
 	char line[16][32];
 	int cancel_after;
@@ -365,11 +372,13 @@ static void s_line(const char *line, size_t len, void *arg)
 		hc_cancel(s->req);
 }
 
-static void s_end(int status, const char *msg, void *arg)
+static void s_end(int err, int status, const char *msg, void *arg)
 {
 	struct stream *s = arg;
 	s->ended++;
+	s->end_err = err;
 	s->end_status = status;
+	snprintf(s->end_msg, sizeof(s->end_msg), "%s", msg);
 }
 
 static void test_stream_post_lines_as_they_come(void **state)
@@ -383,6 +392,7 @@ static void test_stream_post_lines_as_they_come(void **state)
 	assert_int_equal(s.opened, 1);
 	assert_int_equal(s.lines, STREAM_LINES);
 	assert_int_equal(s.ended, 1);
+	assert_int_equal(s.end_err, 0);
 	assert_int_equal(s.end_status, 0);
 	assert_string_equal(srv.stream_body, "{\"create_request\":{}}");
 	for (int i = 0; i < STREAM_LINES; i++) {
@@ -392,6 +402,15 @@ static void test_stream_post_lines_as_they_come(void **state)
 		/* Line i+1 arrived before the server sent line i+2: not buffered to the end. */
 		assert_int_equal(s.sent_at[i], i + 1);
 	}
+	/* a refused stream is no error: its HTTP status, and the body as the message */
+	memset(&s, 0, sizeof(s));
+	s.req = hc_stream(c, "/nothing", NULL, s_open, s_line, s_end, &s);
+	assert_true(run_until(&s.ended, 5000));
+	assert_int_equal(s.opened, 0);
+	assert_int_equal(s.lines, 0);
+	assert_int_equal(s.end_err, 0);
+	assert_int_equal(s.end_status, 404);
+	assert_string_equal(s.end_msg, "no such thing");
 	hc_client_free(c);
 }
 
@@ -404,7 +423,8 @@ static void test_body_limit(void **state)
 
 	r.req = hc_send(c, "/big", &small, on_body, &r);
 	assert_true(run_until(&r.calls, 5000));
-	assert_int_equal(r.status, -EFBIG);
+	assert_int_equal(r.err, -EFBIG);
+	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.body, "limit of 1000 bytes"));
 	run_for(50);
 	assert_int_equal(r.calls, 1);
@@ -412,6 +432,7 @@ static void test_body_limit(void **state)
 	memset(&r, 0, sizeof(r));
 	r.req = hc_send(c, "/big", &enough, on_body, &r);
 	assert_true(run_until(&r.calls, 5000));
+	assert_int_equal(r.err, 0);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(r.len, BIG_LEN);
 
@@ -420,7 +441,8 @@ static void test_body_limit(void **state)
 	struct stream s = { 0 };
 	s.req = hc_stream(c, "/watch", &strict, s_open, s_line, s_end, &s);
 	assert_true(run_until(&s.ended, 5000));
-	assert_int_equal(s.end_status, -EFBIG);
+	assert_int_equal(s.end_err, -EFBIG);
+	assert_int_equal(s.end_status, 0);
 	assert_int_equal(s.lines, 0);
 	hc_client_free(c);
 }
@@ -437,6 +459,7 @@ static void test_failover(void **state)
 	r.req = hc_get(c, "/hello", on_body, &r);
 	assert_true(run_until(&r.calls, 5000));
 	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.err, 0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.endpoint, srv.url);
 	assert_string_equal(hc_client_endpoint(c), srv.url);
@@ -447,6 +470,7 @@ static void test_failover(void **state)
 	memset(&r, 0, sizeof(r));
 	r.req = hc_get(c, "/hello", on_body, &r);
 	assert_true(run_until(&r.calls, 5000));
+	assert_int_equal(r.err, 0);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(srv.hits, hits + 1);
 
@@ -470,7 +494,8 @@ static void test_failover(void **state)
 	assert_true(run_until(&r.calls, 5000));
 	run_for(50);
 	assert_int_equal(r.calls, 1);
-	assert_int_equal(r.status, -ECONNREFUSED);
+	assert_int_equal(r.err, -ECONNREFUSED);
+	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.body, "cannot connect to"));
 	hc_client_free(c);
 }

@@ -242,7 +242,7 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 	docker_inspect_free(in);
 }
 
-static void inspect_done(int status, const char *body, size_t len, void *arg);
+static void inspect_done(int err, int status, const char *body, size_t len, void *arg);
 static void conn_fail(struct docker_source *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -285,7 +285,7 @@ static void retry_later(struct docker_source *s, struct ctr *c)
 	evtimer_add(c->later, &tv);
 }
 
-static void inspect_done(int status, const char *body, size_t len, void *arg)
+static void inspect_done(int err, int status, const char *body, size_t len, void *arg)
 {
 	struct ctr *c = arg;
 	struct docker_source *s = c->s;
@@ -297,26 +297,26 @@ static void inspect_done(int status, const char *body, size_t len, void *arg)
 	s->inflight--;
 	if (stale && !c->want) {
 		/* A die/stop arrived meanwhile and removed the names: this answer is older. */
-	} else if (status == 404) {
+	} else if (err == 0 && status == 404) {
 		ctr_forget(s, c);
 		c = NULL;
-	} else if (status == 200) {
+	} else if (err == 0 && status == 200) {
 		c->retries = 0;
 		/* Even a stale answer is newer than what the registry has; the re-inspect below
 		 * brings the rest. */
 		apply(s, c, body, len);
-	} else if (status == -ENOENT || status == -ECONNREFUSED || status == -EACCES ||
-		   status == -EHOSTUNREACH || status == -ENETUNREACH) {
+	} else if (err == -ENOENT || err == -ECONNREFUSED || err == -EACCES ||
+		   err == -EHOSTUNREACH || err == -ENETUNREACH) {
 		/* The engine is going away; the stream would end in a moment. Start over now. */
 		conn_fail(s, "%.140s", body);
 		return;
 	} else {
-		if (status < 0)
+		if (err < 0)
 			log_debug("docker", "container %.12s: inspect failed: %s", c->id, body);
 		else if (ratelimit_ok(&s->inspect_log, LOG_EVERY_S))
 			log_warn("docker", "container %.12s: inspect failed: HTTP %d %s", c->id,
 				 status, err_text(body, len, msg, sizeof(msg)));
-		if (status == -EFBIG)
+		if (err == -EFBIG)
 			c->retries = INSPECT_RETRIES; /* asking again gets the same answer */
 		if (++c->retries <= INSPECT_RETRIES && s->phase != P_WAIT) {
 			c->want = true;
@@ -326,8 +326,8 @@ static void inspect_done(int status, const char *body, size_t len, void *arg)
 			log_warn("docker",
 				 "container %.12s: inspect failed (%s%.120s); keeping what "
 				 "was known until its next event",
-				 c->id, status < 0 ? "" : "HTTP error ",
-				 status < 0 ? body : err_text(body, len, msg, sizeof(msg)));
+				 c->id, err < 0 ? "" : "HTTP error ",
+				 err < 0 ? body : err_text(body, len, msg, sizeof(msg)));
 		}
 	}
 	if (c && stale && c->want)
@@ -499,15 +499,15 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	connect_start(arg);
 }
 
-static void on_ping(int status, const char *body, size_t len, void *arg)
+static void on_ping(int err, int status, const char *body, size_t len, void *arg)
 {
 	struct docker_source *s = arg;
 	s->ping_req = NULL;
 	char msg[120];
-	if (status != 200)
+	if (err < 0 || status != 200)
 		conn_fail(s, "the engine does not answer /_ping (%s%s)",
-			  status < 0 ? "" : "HTTP error ",
-			  status < 0 ? body : err_text(body, len, msg, sizeof(msg)));
+			  err < 0 ? "" : "HTTP error ",
+			  err < 0 ? body : err_text(body, len, msg, sizeof(msg)));
 }
 
 static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
@@ -574,13 +574,13 @@ static void on_line(const char *line, size_t len, void *arg)
 	pump(s);
 }
 
-static void on_stream_end(int status, const char *msg, void *arg)
+static void on_stream_end(int err, int status, const char *msg, void *arg)
 {
 	struct docker_source *s = arg;
 	char text[120];
 
 	s->stream_req = NULL;
-	if (status == 400 && !s->type_filters_only) {
+	if (err == 0 && status == 400 && !s->type_filters_only) {
 		log_info("docker", "the engine refused the event filter: following every container "
 				   "and network event instead");
 		s->type_filters_only = true;
@@ -589,14 +589,14 @@ static void on_stream_end(int status, const char *msg, void *arg)
 		connect_start(s);
 		return;
 	}
-	if (status > 0)
+	if (err == 0 && status > 0)
 		conn_fail(s, "GET /events: HTTP %d %s", status,
 			  err_text(msg, strlen(msg), text, sizeof(text)));
 	else
 		conn_fail(s, "event stream: %s", msg);
 }
 
-static void on_list(int status, const char *body, size_t len, void *arg)
+static void on_list(int err, int status, const char *body, size_t len, void *arg)
 {
 	struct docker_source *s = arg;
 	json_error_t jerr;
@@ -604,9 +604,9 @@ static void on_list(int status, const char *body, size_t len, void *arg)
 	size_t i, n = 0;
 
 	s->list_req = NULL;
-	if (status != 200) {
+	if (err < 0 || status != 200) {
 		char msg[120];
-		if (status < 0)
+		if (err < 0)
 			conn_fail(s, "GET /containers/json: %.120s", body);
 		else
 			conn_fail(s, "GET /containers/json: HTTP %d %s", status,
@@ -701,7 +701,7 @@ static void copy_field(json_t *obj, const char *key, char *out, size_t len)
 	snprintf(out, len, "%s", v ? v : "");
 }
 
-static void on_version(int status, const char *body, size_t len, void *arg)
+static void on_version(int err, int status, const char *body, size_t len, void *arg)
 {
 	struct docker_source *s = arg;
 	json_error_t jerr;
@@ -710,9 +710,9 @@ static void on_version(int status, const char *body, size_t len, void *arg)
 	char path[sizeof(filters) + 96];
 
 	s->version_req = NULL;
-	if (status != 200) {
+	if (err < 0 || status != 200) {
 		char msg[120];
-		if (status < 0)
+		if (err < 0)
 			conn_fail(s, "%.140s", body);
 		else
 			conn_fail(s, "GET /version: HTTP %d %s", status,
