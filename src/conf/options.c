@@ -316,6 +316,80 @@ static int set_tls_key(void *conf, const struct optparse_opt *o, const char *v, 
 	return set_file(&c->docker_tls_key, v, why, n);
 }
 
+/* A FILE option whose char * field is at o->off. */
+static int set_file_at(void *conf, const struct optparse_opt *o, const char *v, char *why, size_t n)
+{
+	return set_file((char **)((char *)conf + o->off), v, why, n);
+}
+
+/* A string option whose char * field is at o->off. */
+static int set_str_at(void *conf, const struct optparse_opt *o, const char *v, char *why, size_t n)
+{
+	if (!*v)
+		return optparse_why(why, n, "is empty");
+	return optparse_set_str((char **)((char *)conf + o->off), v, why, n);
+}
+
+static int set_etcd_prefix(void *conf, const struct optparse_opt *o, const char *v, char *why,
+			   size_t n)
+{
+	struct serve_conf *c = conf;
+	size_t len = strlen(v);
+	bool ok = len >= 2 && len <= 200 && v[0] == '/' && v[len - 1] != '/';
+	for (const char *p = v; ok && *p; p++)
+		ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f;
+	if (!ok)
+		return optparse_why(why, n,
+				    "is not a key prefix (\"/name\": starts with '/', no final "
+				    "'/', printable, at most 200 bytes)");
+	return optparse_set_str(&c->etcd_prefix, v, why, n);
+}
+
+static int set_routable(void *conf, const struct optparse_opt *o, const char *v, char *why,
+			size_t n)
+{
+	struct serve_conf *c = conf;
+	if (!*v)
+		return optparse_why(why, n, "is not a network name");
+	if (strv_push(&c->routable, v) != 0)
+		return optparse_why(why, n, "could not be stored: out of memory");
+	return 0;
+}
+
+static int set_publish(void *conf, const struct optparse_opt *o, const char *v, char *why, size_t n)
+{
+	struct serve_conf *c = conf;
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} kinds[] = { { "docker", PUBLISH_DOCKER },
+		      { "manual", PUBLISH_MANUAL },
+		      { "hosts", PUBLISH_HOSTS },
+		      { "records", PUBLISH_RECORDS } };
+	unsigned mask = 0;
+	if (strcmp(v, "none") == 0) {
+		c->publish = 0;
+		return 0;
+	}
+	for (const char *p = v; *p;) {
+		size_t len = strcspn(p, ", ");
+		size_t i;
+		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (len == strlen(kinds[i].name) && strncmp(p, kinds[i].name, len) == 0)
+				break;
+		if (len > 0 && i == sizeof(kinds) / sizeof(kinds[0]))
+			return optparse_why(why, n,
+					    "is not a list of docker, manual, hosts, records (or "
+					    "none)");
+		if (len > 0)
+			mask |= kinds[i].bit;
+		p += len;
+		p += strspn(p, ", ");
+	}
+	c->publish = mask;
+	return 0;
+}
+
 static int set_network(void *conf, const struct optparse_opt *o, const char *v, char *why, size_t n)
 {
 	struct serve_conf *c = conf;
@@ -458,7 +532,8 @@ static const struct optparse_opt opts[] = {
 	{ .name = "etcd",
 	  .arg = "URL",
 	  .def = "(none)",
-	  .help = "etcd v3 endpoint for sharing records between hosts.",
+	  .help = "etcd v3 endpoint (a member of the cluster; repeat for each): share "
+		  "records with every other node.",
 	  .kind = OPTPARSE_FUNC,
 	  .repeat = true,
 	  .set = set_etcd },
@@ -470,10 +545,81 @@ static const struct optparse_opt opts[] = {
 	  .set = set_node },
 	{ .name = "advertise",
 	  .arg = "ADDR",
-	  .def = "(none)",
+	  .def = "--host-ip",
 	  .help = "Address other hosts reach this node's containers at.",
 	  .kind = OPTPARSE_FUNC,
 	  .set = set_advertise },
+	{ .name = "etcd-ca",
+	  .arg = "FILE",
+	  .def = "the system's CAs",
+	  .help = "CA that https:// etcd members' certificates must be signed by (verified).",
+	  .kind = OPTPARSE_FUNC,
+	  AT(etcd_ca),
+	  .set = set_file_at },
+	{ .name = "etcd-cert",
+	  .arg = "FILE",
+	  .def = "(none)",
+	  .help = "Client certificate for etcd (with --etcd-key).",
+	  .kind = OPTPARSE_FUNC,
+	  AT(etcd_cert),
+	  .set = set_file_at },
+	{ .name = "etcd-key",
+	  .arg = "FILE",
+	  .def = "(none)",
+	  .help = "Client key for etcd.",
+	  .kind = OPTPARSE_FUNC,
+	  AT(etcd_key),
+	  .set = set_file_at },
+	{ .name = "etcd-user",
+	  .arg = "NAME",
+	  .def = "(none: etcd without auth)",
+	  .help = "etcd user (its token is got and renewed by berth).",
+	  .kind = OPTPARSE_FUNC,
+	  AT(etcd_user),
+	  .set = set_str_at },
+	{ .name = "etcd-password",
+	  .arg = "PASSWORD",
+	  .def = "(none)",
+	  .help = "Password of --etcd-user (better in BERTH_ETCD_PASSWORD).",
+	  .kind = OPTPARSE_FUNC,
+	  AT(etcd_password),
+	  .set = set_str_at },
+	{ .name = "etcd-prefix",
+	  .arg = "PREFIX",
+	  .def = "/berth",
+	  .help = "Key prefix of this cluster in etcd (clusters with other prefixes share it).",
+	  .kind = OPTPARSE_FUNC,
+	  .set = set_etcd_prefix },
+	{ .name = "etcd-lease-ttl",
+	  .arg = "SECONDS",
+	  .def = "10",
+	  .help = "TTL of this node's lease: a node that dies vanishes after it.",
+	  .kind = OPTPARSE_NUM,
+	  AT(etcd_lease_ttl),
+	  .min = 2,
+	  .max = 3600,
+	  .what = "a number of seconds" },
+	{ .name = "routable-network",
+	  .arg = "NAME",
+	  .def = "(none)",
+	  .help = "Docker network other hosts reach directly (macvlan, overlay): containers "
+		  "on it are published with their own address.",
+	  .kind = OPTPARSE_FUNC,
+	  .repeat = true,
+	  .set = set_routable },
+	{ .name = "publish",
+	  .arg = "KINDS",
+	  .def = "docker,manual",
+	  .help = "Which of this node's records go to the cluster: docker, manual, hosts, "
+		  "records, or none.",
+	  .kind = OPTPARSE_FUNC,
+	  .set = set_publish },
+	{ .name = "publish-unreachable",
+	  .def = "off",
+	  .help = "Publish containers other hosts cannot reach (no routable network, no "
+		  "published port) too, with the --advertise address.",
+	  .kind = OPTPARSE_FLAG,
+	  AT(publish_unreachable) },
 	{ .name = "api-token",
 	  .arg = "TOKEN",
 	  .def = "(none: the HTTP API is read-only)",
@@ -578,7 +724,11 @@ static int set_defaults(struct serve_conf *c)
 	c->resolv_conf = strdup("/etc/resolv.conf");
 	c->node = strdup(host);
 	c->state_dir = strdup("/var/lib/berth");
-	if (!c->domain || !c->environment || !c->resolv_conf || !c->node || !c->state_dir)
+	c->etcd_prefix = strdup("/berth");
+	c->etcd_lease_ttl = 10;
+	c->publish = PUBLISH_DOCKER | PUBLISH_MANUAL;
+	if (!c->domain || !c->environment || !c->resolv_conf || !c->node || !c->state_dir ||
+	    !c->etcd_prefix)
 		return -ENOMEM;
 	return 0;
 }
@@ -657,6 +807,13 @@ void conf_clear(struct serve_conf *c)
 	free(c->docker_tls_cert);
 	free(c->docker_tls_key);
 	strv_clear(&c->networks);
+	free(c->etcd_ca);
+	free(c->etcd_cert);
+	free(c->etcd_key);
+	free(c->etcd_user);
+	free(c->etcd_password);
+	free(c->etcd_prefix);
+	strv_clear(&c->routable);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -54,7 +54,21 @@ struct serve_conf {
 	bool include_unhealthy; /* --include-unhealthy */
 	bool all;               /* --all: stopped containers answer too */
 	struct strv networks;   /* --network NAME, repeatable: only these networks' addresses */
+	/* The cluster (with --etcd). */
+	char *etcd_ca, *etcd_cert, *etcd_key; /* --etcd-ca, --etcd-cert, --etcd-key */
+	char *etcd_user, *etcd_password;      /* --etcd-user, --etcd-password */
+	char *etcd_prefix;                    /* --etcd-prefix, default /berth */
+	uint32_t etcd_lease_ttl;              /* --etcd-lease-ttl, default 10 */
+	struct strv routable;                 /* --routable-network NAME, repeatable */
+	unsigned publish;                     /* --publish: PUBLISH_* bits */
+	bool publish_unreachable;             /* --publish-unreachable */
 };
+
+/* --publish kinds. */
+#define PUBLISH_DOCKER 1u
+#define PUBLISH_MANUAL 2u
+#define PUBLISH_HOSTS 4u
+#define PUBLISH_RECORDS 8u
 
 /* Fill c from the environment (BERTH_*), then argv (argv[0] is the subcommand
  * or program name). Command line wins over environment. Repeatable options given

@@ -9,6 +9,7 @@
 #include "dns/answer.h"
 
 struct event_base;
+struct evbuffer;
 struct registry;
 struct serve_conf;
 struct forwarder;
@@ -38,13 +39,16 @@ struct http_deps {
 	 *    "last_event", "path"),
 	 *    "counters": {"events": n, "reconnects": n, ...} (optional; each becomes
 	 *    berth_source_<key>_total{source,kind} in /metrics)}.
-	 * /health is 503 "unhealthy" while a source with "required": true is "down".
+	 * /health is 503 "unhealthy" while a source with "required": true is "down", and 200
+	 * "degraded" while a source says "health": "degraded" (DNS answers on without it).
 	 * The manual source is one of them (serve lists every source). */
 	json_t *(*sources)(void *arg);
-	/* The cluster's nodes, a new JSON array of objects {"name", "address",
-	 * "state", "self": bool, "records": n, "last_seen"...}. NULL callback: this
-	 * node alone. */
+	/* The cluster, a new JSON object {"nodes": [{"name", "address", "state", "self": bool,
+	 * "records": n, "version", "last_change"...}], "etcd": {"endpoint", "state",
+	 * "revision", "last_error"...}}. NULL callback: this node alone. */
 	json_t *(*cluster)(void *arg);
+	/* More Prometheus families for /metrics, appended to out. May be NULL. */
+	void (*metrics)(void *arg, struct evbuffer *out);
 
 	/* Tuning, 0 = the defaults above (tests use small values). */
 	int max_connections;

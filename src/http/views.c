@@ -72,17 +72,45 @@ static json_t *problems(const json_t *sources)
 	return p;
 }
 
+/* "name: error" for every source that says it is degraded ("health": "degraded"). */
+static json_t *degraded(const json_t *sources)
+{
+	json_t *p = json_array();
+	size_t i;
+	json_t *s;
+
+	json_array_foreach(sources, i, s)
+	{
+		const char *h = json_string_value(json_object_get(s, "health"));
+		if (h == NULL || strcmp(h, "degraded") != 0)
+			continue;
+		const char *name = json_string_value(json_object_get(s, "name"));
+		const char *err = json_string_value(json_object_get(s, "error"));
+		json_array_append_new(p, json_sprintf("%s: %s", name != NULL ? name : "source",
+						      err != NULL ? err : "degraded"));
+	}
+	return p;
+}
+
 void http_get_health(struct http_server *hs, struct evhttp_request *req)
 {
 	char ts[40];
 	json_t *sources = http_sources(hs);
 	json_t *p = problems(sources);
 	bool ok = json_array_size(p) == 0;
-	json_t *v = json_pack("{s:s, s:s, s:s, s:s}", "status", ok ? "healthy" : "unhealthy",
+	if (ok) {
+		json_decref(p);
+		p = degraded(sources);
+	}
+	bool fine = json_array_size(p) == 0;
+	json_t *v = json_pack("{s:s, s:s, s:s, s:s}", "status",
+			      !ok   ? "unhealthy" :
+			      !fine ? "degraded" :
+				      "healthy",
 			      "service", "berth", "version", BERTH_VERSION, "timestamp",
 			      http_timestamp(ts, sizeof(ts)));
 
-	if (v != NULL && !ok)
+	if (v != NULL && !fine)
 		json_object_set(v, "problems", p);
 	json_decref(p);
 	json_decref(sources);
@@ -344,8 +372,11 @@ void http_get_records(struct http_server *hs, struct evhttp_request *req)
 void http_get_cluster(struct http_server *hs, struct evhttp_request *req)
 {
 	const struct serve_conf *c = hs->d.conf;
-	json_t *nodes = hs->d.cluster != NULL ? hs->d.cluster(hs->d.arg) : NULL;
+	json_t *cl = hs->d.cluster != NULL ? hs->d.cluster(hs->d.arg) : NULL;
+	json_t *nodes = json_incref(json_object_get(cl, "nodes"));
+	json_t *etcd = json_incref(json_object_get(cl, "etcd"));
 
+	json_decref(cl);
 	if (!json_is_array(nodes)) {
 		struct tally t;
 		char ip[64];
@@ -360,10 +391,13 @@ void http_get_cluster(struct http_server *hs, struct evhttp_request *req)
 				  (json_int_t)t.total, "version", BERTH_VERSION, "last_seen",
 				  http_timestamp(ts, sizeof(ts)));
 	}
-	http_reply_json(hs, req, 200,
-			json_pack("{s:s, s:s?, s:b, s:I, s:o}", "status", "success", "node",
-				  c->node, "distributed", c->etcd.n > 0, "total_nodes",
-				  (json_int_t)json_array_size(nodes), "nodes", nodes));
+	json_t *v = json_pack("{s:s, s:s?, s:b, s:I, s:o}", "status", "success", "node", c->node,
+			      "distributed", c->etcd.n > 0, "total_nodes",
+			      (json_int_t)json_array_size(nodes), "nodes", nodes);
+	if (v != NULL && etcd != NULL)
+		json_object_set(v, "etcd", etcd);
+	json_decref(etcd);
+	http_reply_json(hs, req, 200, v);
 }
 
 /* --- /metrics --- */
@@ -579,6 +613,8 @@ void http_get_metrics(struct http_server *hs, struct evhttp_request *req)
 		family(b, "berth_manual_services", "gauge", "Services put through the HTTP API.");
 		evbuffer_add_printf(b, "berth_manual_services %zu\n", manual_count(hs->d.manual));
 	}
+	if (hs->d.metrics != NULL)
+		hs->d.metrics(hs->d.arg, b);
 
 	/* This response is counted before it is sent, so it shows itself. */
 	hs->codes[200]++;

@@ -27,6 +27,8 @@ struct ctx {
 	uint32_t ttl;
 	struct ip_text *ips; /* the container's addresses, deduplicated, canonical text */
 	size_t nips;
+	const struct naming_export *x; /* NULL: this node's own view */
+	bool via_node;                 /* export: reached through the node's address, not its own */
 };
 
 /* One label from in[0..len): lowercase [a-z0-9-], any other byte (or UTF-8
@@ -312,6 +314,20 @@ static int put_list(struct ctx *x, const char *list, const char *ip)
 	return 0;
 }
 
+/* The port other hosts use for container port port: itself, or through the node its published
+ * host port (0: none, not reachable). */
+static uint16_t reach_port(const struct ctx *x, const struct container_facts *c, uint16_t port,
+			   bool udp)
+{
+	if (!x->via_node)
+		return port;
+	for (size_t i = 0; c->ports != NULL && i < c->nports; i++)
+		if (c->ports[i].port == port && c->ports[i].udp == udp &&
+		    c->ports[i].host_port != 0)
+			return c->ports[i].host_port;
+	return 0;
+}
+
 static int put_srv(struct ctx *x, const char *service, bool udp, uint16_t port, const char *target)
 {
 	char owner[NAME_BUF];
@@ -332,10 +348,11 @@ static int put_srvs(struct ctx *x, const struct container_facts *c, const char *
 
 	for (size_t i = 0; c->ports != NULL && i < c->nports; i++) {
 		char p[8];
-		if (c->ports[i].port == 0)
+		uint16_t port = reach_port(x, c, c->ports[i].port, c->ports[i].udp);
+		if (c->ports[i].port == 0 || port == 0)
 			continue;
 		snprintf(p, sizeof(p), "%u", (unsigned)c->ports[i].port);
-		if ((ret = put_srv(x, p, c->ports[i].udp, c->ports[i].port, target)) < 0)
+		if ((ret = put_srv(x, p, c->ports[i].udp, port, target)) < 0)
 			return ret;
 	}
 	for (size_t i = 0; c->labels != NULL && i < c->nlabels; i++) {
@@ -362,7 +379,8 @@ static int put_srvs(struct ctx *x, const struct container_facts *c, const char *
 				continue;
 			e = slash;
 		}
-		if (!parse_uint(b, e, 1, 65535, &port))
+		if (!parse_uint(b, e, 1, 65535, &port) ||
+		    (port = reach_port(x, c, (uint16_t)port, udp)) == 0)
 			continue;
 		if ((ret = put_srv(x, service, udp, (uint16_t)port, target)) < 0)
 			return ret;
@@ -376,6 +394,25 @@ static bool is_id_alias(const char *s, const char *id)
 {
 	size_t n = strlen(s);
 	return id[0] != '\0' && n >= SHORT_ID_LEN && n <= strlen(id) && strncasecmp(s, id, n) == 0;
+}
+
+/* Can other hosts reach the container's own address on net? Always, for this node's view. */
+static bool net_reachable(const struct ctx *x, const struct container_net *net)
+{
+	if (x->x == NULL)
+		return true;
+	for (const char *const *n = x->x->routable; n != NULL && *n != NULL; n++)
+		if (net->name != NULL && strcmp(*n, net->name) == 0)
+			return true;
+	return false;
+}
+
+static bool published_port(const struct container_facts *c)
+{
+	for (size_t i = 0; c->ports != NULL && i < c->nports; i++)
+		if (c->ports[i].host_port != 0)
+			return true;
+	return false;
 }
 
 /* Addresses, by network mode: host -> the host's; none / container:<id> -> none;
@@ -403,14 +440,20 @@ static int gather_ips(struct ctx *x, const struct container_facts *c,
 	if (x->ips == NULL)
 		return -ENOMEM;
 	if (*host_mode) {
-		ip_push(x, cap, conf->host_ip, 0);
+		ip_push(x, cap, x->x != NULL ? x->x->advertise : conf->host_ip, 0);
+		x->via_node = x->x != NULL;
 		return 0;
 	}
 	for (size_t i = 0; i < c->nnets; i++) {
-		if (!net_selected(conf, &c->nets[i]))
+		if (!net_selected(conf, &c->nets[i]) || !net_reachable(x, &c->nets[i]))
 			continue;
 		ip_push(x, cap, c->nets[i].ipv4, c->nets[i].ipv4_prefix);
 		ip_push(x, cap, c->nets[i].ipv6, c->nets[i].ipv6_prefix);
+	}
+	if (x->x != NULL && x->nips == 0 && (published_port(c) || x->x->unreachable)) {
+		/* Other hosts reach it through this one: the node's address, the host ports. */
+		ip_push(x, cap, x->x->advertise, 0);
+		x->via_node = true;
 	}
 	return 0;
 }
@@ -440,10 +483,10 @@ static void clean_id(const char *id, char out[65])
 	out[n] = '\0';
 }
 
-int naming_records(const struct container_facts *c, const struct naming_conf *conf,
-		   struct recset *out, bool *ignored)
+static int build(const struct container_facts *c, const struct naming_conf *conf,
+		 const struct naming_export *ex, struct recset *out, bool *ignored)
 {
-	struct ctx x = { .out = out, .ttl = conf == NULL ? 0 : conf->ttl };
+	struct ctx x = { .out = out, .ttl = conf == NULL ? 0 : conf->ttl, .x = ex };
 	char domain[NAME_BUF];
 	char env[NAME_BUF];
 	char suffix[NAME_BUF]; /* "E.D", or "D" without environment */
@@ -509,6 +552,10 @@ int naming_records(const struct container_facts *c, const struct naming_conf *co
 
 	if ((ret = gather_ips(&x, c, conf, &host_mode)) < 0)
 		goto out;
+	if (ex != NULL && x.nips == 0) {
+		*ignored = true; /* nothing another host could reach */
+		goto out;
+	}
 
 	target[0] = '\0';
 	if (n[0] != '\0') {
@@ -521,7 +568,7 @@ int naming_records(const struct container_facts *c, const struct naming_conf *co
 	if (target[0] != '\0') {
 		if ((ret = put_addrs(&x, target)) < 0)
 			goto out;
-		for (size_t i = 0; !host_mode && i < x.nips; i++) {
+		for (size_t i = 0; !host_mode && !x.via_node && i < x.nips; i++) {
 			ret = recset_add_reverse(out, x.ips[i].s, target, x.ttl);
 			if (ret == -ENOMEM)
 				goto out;
@@ -595,7 +642,8 @@ int naming_records(const struct container_facts *c, const struct naming_conf *co
 	 * alias answers with the container's address on that network only. */
 	for (size_t i = 0; x.nips > 0 && c->nets != NULL && i < c->nnets; i++) {
 		const struct container_net *net = &c->nets[i];
-		if (!net_selected(conf, net) || net->aliases == NULL)
+		if (!net_selected(conf, net) || net->aliases == NULL || x.via_node ||
+		    !net_reachable(&x, net))
 			continue;
 		for (const char *const *a = net->aliases; *a != NULL; a++) {
 			char name[NAME_BUF], fqdn[NAME_BUF + 256];
@@ -625,8 +673,8 @@ int naming_records(const struct container_facts *c, const struct naming_conf *co
 
 	/* joyride: the host's address, whatever the container's. */
 	v = label_get(c, "joyride.host.name");
-	if (v != NULL && conf->host_ip != NULL && conf->host_ip[0] != '\0' &&
-	    (ret = put_list(&x, v, conf->host_ip)) < 0)
+	const char *host = ex != NULL ? ex->advertise : conf->host_ip;
+	if (v != NULL && host != NULL && host[0] != '\0' && (ret = put_list(&x, v, host)) < 0)
 		goto out;
 
 	/* SRV targets N.D, which needs an address to be of any use. */
@@ -636,4 +684,21 @@ int naming_records(const struct container_facts *c, const struct naming_conf *co
 out:
 	free(x.ips);
 	return ret;
+}
+
+int naming_records(const struct container_facts *c, const struct naming_conf *conf,
+		   struct recset *out, bool *ignored)
+{
+	return build(c, conf, NULL, out, ignored);
+}
+
+int naming_export_records(const struct container_facts *c, const struct naming_conf *conf,
+			  const struct naming_export *x, struct recset *out, bool *ignored)
+{
+	if (x == NULL) {
+		if (ignored != NULL)
+			*ignored = false;
+		return -EINVAL;
+	}
+	return build(c, conf, x, out, ignored);
 }

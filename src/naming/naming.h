@@ -72,5 +72,20 @@ struct naming_conf {
 int naming_records(const struct container_facts *c, const struct naming_conf *conf,
 		   struct recset *out, bool *ignored);
 
+/* What other hosts of the cluster can reach of a container. */
+struct naming_export {
+	const char *advertise;       /* this node's address (--advertise); NULL: none */
+	const char *const *routable; /* networks other hosts reach directly (NULL-terminated) */
+	bool unreachable;            /* --publish-unreachable */
+};
+
+/* The records other nodes answer for the container: as naming_records, but its own
+ * addresses only on routable networks (network aliases only there too); otherwise, when it
+ * publishes a host port (or with unreachable), the node's advertise address at every name,
+ * SRV records _<port>._<proto>.<name> carrying the published host ports, and no PTR.
+ * *ignored is also true when no other host could reach it. */
+int naming_export_records(const struct container_facts *c, const struct naming_conf *conf,
+			  const struct naming_export *x, struct recset *out, bool *ignored);
+
 /* "My_App.1" -> "my-app-1": a valid DNS label (empty result if nothing usable). */
 void naming_label(const char *in, char *out, size_t outlen);

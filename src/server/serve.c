@@ -10,6 +10,7 @@
 #include <event2/thread.h>
 #include <urcu.h>
 
+#include "cluster/cluster.h"
 #include "conf/options.h"
 #include "forward/forward.h"
 #include "http/http.h"
@@ -45,6 +46,10 @@ struct serve {
 	struct event *sig_ev[3];
 	struct manual_source *manual; /* also in sources; for the /services API */
 	struct http_server *http;
+	struct cluster *cluster;     /* with --etcd; also in sources */
+	struct naming_export export; /* what other hosts see of containers */
+	bool stopping;
+	int rc;           /* the exit code once the loop ends */
 	char host_ip[64]; /* --host-ip, or detected; "" = unknown */
 };
 
@@ -76,6 +81,12 @@ static void schedule_publish(void *arg, enum origin_kind kind, const char *name)
 	event_add(s->publish_ev, &tv);
 }
 
+static void stopped(void *arg)
+{
+	struct serve *s = arg;
+	event_base_loopbreak(s->base);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct serve *s = arg;
@@ -88,6 +99,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("serve", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (s->cluster != NULL && !s->stopping) {
+		s->stopping = true; /* a second signal stops at once */
+		cluster_stop(s->cluster, stopped, s);
+		return;
+	}
 	event_base_loopbreak(s->base);
 }
 
@@ -100,6 +116,14 @@ static const char *ns_address(const struct serve_conf *c, char *buf, size_t len)
 		if (!addr_is_any(&c->listen[i]))
 			return addr_ip_str(&c->listen[i], buf, len);
 	return NULL;
+}
+
+/* How other hosts reach this one: --advertise, else the host's address; NULL: unknown. */
+static const char *advertise_address(const struct serve *s)
+{
+	if (s->conf.advertise != NULL)
+		return s->conf.advertise;
+	return s->host_ip[0] != '\0' ? s->host_ip : NULL;
 }
 
 /* Keep a started source. */
@@ -121,9 +145,7 @@ static int add_source(struct serve *s, const struct source_ops *ops, void *self)
 static int start_docker(struct serve *s)
 {
 	const struct serve_conf *c = &s->conf;
-	if (c->host_ip != NULL)
-		snprintf(s->host_ip, sizeof(s->host_ip), "%s", c->host_ip);
-	else if (hostip_detect("/proc/net/route", s->host_ip, sizeof(s->host_ip)) != 0)
+	if (s->host_ip[0] == '\0')
 		log_info("docker", "no host address found: joyride.host.name and host-network "
 				   "containers get no records (set --host-ip)");
 	struct docker_source_conf dc = {
@@ -142,6 +164,14 @@ static int start_docker(struct serve *s)
 			.networks = c->networks.n > 0 ? (const char *const *)c->networks.v : NULL,
 		},
 	};
+	if (c->etcd.n > 0 && (c->publish & PUBLISH_DOCKER)) {
+		s->export = (struct naming_export){
+			.advertise = advertise_address(s),
+			.routable = c->routable.n > 0 ? (const char *const *)c->routable.v : NULL,
+			.unreachable = c->publish_unreachable,
+		};
+		dc.export = &s->export;
+	}
 	struct docker_source *ds;
 	char err[300];
 	int ret = docker_source_new(s->base, s->reg, &dc, &ds, err, sizeof(err));
@@ -150,6 +180,55 @@ static int start_docker(struct serve *s)
 		return ret;
 	}
 	return ds != NULL ? add_source(s, &docker_source_ops, ds) : 0;
+}
+
+static void cluster_fatal(void *arg, int code)
+{
+	struct serve *s = arg;
+	s->rc = code;
+	event_base_loopbreak(s->base);
+}
+
+/* The cluster, with --etcd: this node's origins out, every other node's in. */
+static int start_cluster(struct serve *s)
+{
+	const struct serve_conf *c = &s->conf;
+	if (c->etcd.n == 0)
+		return 0;
+	static const struct {
+		unsigned flag;
+		enum origin_kind kind;
+	} kinds[] = { { PUBLISH_DOCKER, ORIGIN_DOCKER },
+		      { PUBLISH_MANUAL, ORIGIN_MANUAL },
+		      { PUBLISH_HOSTS, ORIGIN_HOSTS },
+		      { PUBLISH_RECORDS, ORIGIN_RECORDS } };
+	unsigned publish = 0;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (c->publish & kinds[i].flag)
+			publish |= 1u << kinds[i].kind;
+	struct cluster_conf cc = {
+		.endpoints = (const char *const *)c->etcd.v,
+		.n_endpoints = c->etcd.n,
+		.tls_ca = c->etcd_ca,
+		.tls_cert = c->etcd_cert,
+		.tls_key = c->etcd_key,
+		.user = c->etcd_user,
+		.password = c->etcd_password,
+		.prefix = c->etcd_prefix,
+		.node = c->node,
+		.advertise = advertise_address(s),
+		.lease_ttl = c->etcd_lease_ttl,
+		.publish = publish,
+		.fatal = cluster_fatal,
+		.fatal_arg = s,
+	};
+	char err[512];
+	int ret = cluster_new(s->base, s->reg, &cc, &s->cluster, err, sizeof(err));
+	if (ret < 0) {
+		log_error("cluster", "%s", err);
+		return ret;
+	}
+	return add_source(s, &cluster_source_ops, s->cluster);
 }
 
 /* Every source, in the order /status lists them. A new kind of source is one
@@ -194,7 +273,7 @@ static int start_sources(struct serve *s)
 	if ((ret = add_source(s, &manual_source_ops, ms)) < 0)
 		return ret;
 	s->manual = ms;
-	return 0;
+	return start_cluster(s);
 }
 
 static int start_forwarder(struct serve *s)
@@ -242,6 +321,18 @@ static json_t *http_sources_cb(void *arg)
 	return a;
 }
 
+static json_t *http_cluster_cb(void *arg)
+{
+	struct serve *s = arg;
+	return cluster_json(s->cluster);
+}
+
+static void http_metrics_cb(void *arg, struct evbuffer *out)
+{
+	struct serve *s = arg;
+	cluster_metrics(s->cluster, out);
+}
+
 static int start_http(struct serve *s)
 {
 	char err[512];
@@ -258,7 +349,8 @@ static int start_http(struct serve *s)
 		.arg = s,
 		.counters = http_counters,
 		.sources = http_sources_cb,
-		.cluster = NULL, /* this node alone until etcd exists */
+		.cluster = s->cluster != NULL ? http_cluster_cb : NULL,
+		.metrics = s->cluster != NULL ? http_metrics_cb : NULL,
 	};
 	if (http_server_new(&d, &s->http, err, sizeof(err)) < 0) {
 		log_error("http", "%s", err);
@@ -313,9 +405,6 @@ int serve_main(int argc, char **argv)
 	if (exited)
 		return 0;
 	log_setup((enum log_level)s.conf.log_level, s.conf.log_json);
-	if (s.conf.etcd.n > 0)
-		log_warn("serve", "--etcd: sharing records between hosts is not in this version; "
-				  "serving this host's names only");
 	signal(SIGPIPE, SIG_IGN);
 	rcu_register_thread();
 
@@ -350,6 +439,10 @@ int serve_main(int argc, char **argv)
 		log_error("serve", "out of memory");
 		goto out;
 	}
+	if (s.conf.host_ip != NULL)
+		snprintf(s.host_ip, sizeof(s.host_ip), "%s", s.conf.host_ip);
+	else if (hostip_detect("/proc/net/route", s.host_ip, sizeof(s.host_ip)) != 0)
+		s.host_ip[0] = '\0';
 	if (start_sources(&s) != 0 || registry_publish(s.reg) != 0 || start_forwarder(&s) != 0)
 		goto out;
 
@@ -375,7 +468,7 @@ int serve_main(int argc, char **argv)
 			 addr_str(&s.conf.listen[i], text, sizeof(text)), s.conf.domain,
 			 s.conf.threads);
 	event_base_dispatch(s.base);
-	rc = 0;
+	rc = s.rc;
 out:
 	serve_free(&s);
 	rcu_unregister_thread();

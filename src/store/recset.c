@@ -232,6 +232,17 @@ int recset_add_addr_net(struct recset *rs, const char *owner, const char *ip, ui
 	return ret;
 }
 
+int recset_add_net(struct recset *rs, const uint8_t *owner, uint16_t type, uint32_t ttl,
+		   const uint8_t *rdata, uint16_t rdlen, uint8_t prefix)
+{
+	int ret = recset_add(rs, owner, type, ttl, rdata, rdlen);
+	if (ret == 0 && (type == KNOT_RRTYPE_A || type == KNOT_RRTYPE_AAAA)) {
+		uint8_t max = type == KNOT_RRTYPE_A ? 32 : 128;
+		rs->recs[rs->n - 1].prefix = prefix <= max ? prefix : 0;
+	}
+	return ret;
+}
+
 int recset_reverse_name(const char *ip, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -25,6 +25,10 @@ const struct rec *recset_get(const struct recset *rs, size_t i);
 int recset_add(struct recset *rs, const uint8_t *owner, uint16_t type, uint32_t ttl,
 	       const uint8_t *rdata, uint16_t rdlen);
 
+/* The same, with the network prefix length of an A/AAAA (ignored for other types). */
+int recset_add_net(struct recset *rs, const uint8_t *owner, uint16_t type, uint32_t ttl,
+		   const uint8_t *rdata, uint16_t rdlen, uint8_t prefix);
+
 /* Text helpers. Names are presentation format ("a.b" or "a.b."); errors are
  * -EINVAL (bad name or address) with nothing added. */
 /* A or AAAA by the address family of ip. */

@@ -18,6 +18,7 @@ struct origin {
 	struct origin *prev, *next;     /* every origin, oldest first */
 	struct recset *rs;              /* latest; NULL = removed */
 	const struct recset *published; /* what the current snapshot holds (owned, may be rs) */
+	struct recset *export;          /* what other nodes see, when not rs; NULL: rs */
 	uint32_t hash;
 	enum origin_kind kind;
 	bool dirty;
@@ -81,6 +82,7 @@ struct registry *registry_new(const struct registry_params *p)
 
 static void origin_free(struct origin *o)
 {
+	recset_free(o->export);
 	if (o->published != o->rs)
 		recset_free((struct recset *)o->published);
 	recset_free(o->rs);
@@ -189,6 +191,16 @@ static void remove_origin(struct registry *r, struct origin *o)
 
 int registry_set(struct registry *r, enum origin_kind kind, const char *name, struct recset *rs)
 {
+	return registry_set_view(r, kind, name, rs, NULL);
+}
+
+int registry_set_view(struct registry *r, enum origin_kind kind, const char *name,
+		      struct recset *rs, struct recset *export)
+{
+	if (rs == NULL) {
+		recset_free(export);
+		export = NULL;
+	}
 	uint32_t h = key_hash(kind, name);
 	struct origin *o = find_origin(r, kind, name, h);
 	if (o == NULL && rs == NULL)
@@ -207,6 +219,8 @@ int registry_set(struct registry *r, enum origin_kind kind, const char *name, st
 	if (o->rs != o->published)
 		recset_free(o->rs); /* never published: nothing holds it */
 	o->rs = rs;
+	recset_free(o->export);
+	o->export = export;
 	for (size_t i = 0; i < r->nobservers; i++)
 		r->observers[i].fn(r->observers[i].arg, kind, name);
 	return 0;
@@ -214,6 +228,7 @@ oom:
 	log_error("registry", "out of memory: records of %s:%s dropped", origin_kind_name(kind),
 		  name);
 	recset_free(rs);
+	recset_free(export);
 	return -ENOMEM;
 }
 
@@ -358,6 +373,15 @@ int registry_publish(struct registry *r)
 	/* Serials grow with time and never go back, so secondaries see every change. */
 	uint32_t now = (uint32_t)time(NULL);
 	return registry_publish_serial(r, now > r->serial ? now : r->serial + 1);
+}
+
+const struct recset *registry_export(const struct registry *r, enum origin_kind kind,
+				     const char *name)
+{
+	const struct origin *o = find_origin(r, kind, name, key_hash(kind, name));
+	if (o == NULL || o->rs == NULL)
+		return NULL;
+	return o->export != NULL ? o->export : o->rs;
 }
 
 const struct snapshot *registry_current(struct registry *r)

@@ -39,6 +39,16 @@ void registry_free(struct registry *r);
  * freed). Every observer is told. */
 int registry_set(struct registry *r, enum origin_kind kind, const char *name, struct recset *rs);
 
+/* The same, with what other nodes of the cluster must see of the origin when that differs
+ * from what this node answers (a container reached through the node's address); export NULL:
+ * the same records. Both are taken. */
+int registry_set_view(struct registry *r, enum origin_kind kind, const char *name,
+		      struct recset *rs, struct recset *export);
+/* What other nodes see of origin (kind, name): its export set, else its records; NULL when it
+ * has none. Valid until the origin is next set. */
+const struct recset *registry_export(const struct registry *r, enum origin_kind kind,
+				     const char *name);
+
 /* Observers, told after every registry_set which origin changed (the control
  * loop schedules a publish; a publisher follows its own origins). */
 typedef void (*registry_observer_fn)(void *arg, enum origin_kind kind, const char *name);

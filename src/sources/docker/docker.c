@@ -52,6 +52,7 @@ struct docker_source {
 	struct event_base *base;
 	struct registry *reg;
 	struct naming_conf naming;
+	const struct naming_export *export;
 	struct hc_client *client;
 	enum phase phase;
 	struct hc_req *version_req, *stream_req, *list_req, *ping_req;
@@ -117,9 +118,9 @@ static const char *err_text(const char *body, size_t len, char *out, size_t outl
 
 /* The container's records (rs taken) into the registry. 0, or -ENOMEM (logged): the
  * registry keeps what it had for the container. */
-static int ctr_set(struct docker_source *s, struct ctr *c, struct recset *rs)
+static int ctr_set(struct docker_source *s, struct ctr *c, struct recset *rs, struct recset *ex)
 {
-	int ret = registry_set(s->reg, ORIGIN_DOCKER, c->id, rs);
+	int ret = registry_set_view(s->reg, ORIGIN_DOCKER, c->id, rs, ex);
 	if (ret < 0) {
 		log_error("docker", "container %.12s: %s; keeping the previous records", c->id,
 			  berth_strerror(ret));
@@ -217,8 +218,20 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 	struct recset *rs = recset_new();
 	bool ignored = false;
 	rc = rs ? naming_records(f, &s->naming, rs, &ignored) : -ENOMEM;
+	struct recset *ex = NULL;
+	if (rc == 0 && !ignored && s->export != NULL) {
+		/* What other hosts see; nothing (an empty set) when they cannot reach it. */
+		bool unreachable;
+		ex = recset_new();
+		rc = ex ? naming_export_records(f, &s->naming, s->export, ex, &unreachable) :
+			  -ENOMEM;
+		if (rc < 0) {
+			recset_free(ex);
+			ex = NULL;
+		}
+	}
 	if (rc == 0 && !ignored) {
-		ctr_set(s, c, rs);
+		ctr_set(s, c, rs, ex);
 	} else {
 		recset_free(rs);
 		if (rc == 0)
@@ -795,6 +808,7 @@ int docker_source_new(struct event_base *base, struct registry *reg,
 	s->base = base;
 	s->reg = reg;
 	s->naming = conf->naming;
+	s->export = conf->export;
 	backoff_init(&s->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, 0); /* no jitter, as before */
 	rc = docker_endpoint_client(base, &cc, &s->client, err, errlen);
 	if (rc < 0)

@@ -23,6 +23,9 @@ struct docker_source_conf {
 	const char *tls_key;
 	/* Passed to naming_records for every container; its strings must outlive the source. */
 	struct naming_conf naming;
+	/* With a cluster: what other hosts see of each container (naming_export_records), given
+	 * to the registry beside its records; NULL: none. Must outlive the source. */
+	const struct naming_export *export;
 };
 
 /* Time from an event reaching berth to its container's records reaching the
