@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <libknot/libknot.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,22 @@ struct line {
 	char *c;
 	bool *q;
 	size_t n;
+	bool bad; /* the line is bad and skipped: msg says why */
 	char msg[160];
 };
+
+/* Mark the line bad with the reason in l->msg. Returns 0: a bad line is skipped, not an error of
+ * the file, so a handler ends with `return reject(l, ...)`. */
+static int reject(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int reject(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
+	va_end(ap);
+	l->bad = true;
+	return 0;
+}
 
 static bool is_space(char c)
 {
@@ -36,16 +51,16 @@ static bool is_space(char c)
 /* dnsmasq reads "..." with \" \\ \t \n \r \b \e escapes, strips the quotes
  * and protects what was inside from comma splitting, space trimming and '#'.
  * Unquoted whitespace is a space, and '#' after whitespace starts a comment.
- * Returns 0, or 1 with msg set. */
-static int unquote(struct line *l, const char *s, size_t len)
+ * A NUL byte or a missing closing quote makes the line bad (reject). */
+static void unquote(struct line *l, const char *s, size_t len)
 {
 	static const char esc[] = "\"\\tnebr";
 	static const char to[] = "\"\\\t\n\033\b\r";
 	bool white = true;
 	l->n = 0;
 	if (memchr(s, '\0', len) != NULL) {
-		snprintf(l->msg, sizeof(l->msg), "NUL byte in line");
-		return 1;
+		reject(l, "NUL byte in line");
+		return;
 	}
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
@@ -61,8 +76,8 @@ static int unquote(struct line *l, const char *s, size_t len)
 				l->q[l->n++] = true;
 			}
 			if (i == len) {
-				snprintf(l->msg, sizeof(l->msg), "missing \"");
-				return 1;
+				reject(l, "missing \"");
+				return;
 			}
 			white = false;
 			continue;
@@ -79,7 +94,6 @@ static int unquote(struct line *l, const char *s, size_t len)
 		l->q[l->n++] = false;
 	}
 	l->c[l->n] = '\0';
-	return 0;
 }
 
 static bool plain(const struct line *l, size_t i, char c)
@@ -144,6 +158,7 @@ static bool name_ok(const char *s)
 	return knot_dname_from_str(wire, s, sizeof(wire)) != NULL;
 }
 
+/* reject with "what \"val\"", val cut to 40 bytes and anything unprintable in it as '?'. */
 static int bad(struct line *l, const char *what, const char *val)
 {
 	char shown[48];
@@ -158,14 +173,12 @@ static int bad(struct line *l, const char *what, const char *val)
 		shown[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
 	}
 	shown[o] = '\0';
-	snprintf(l->msg, sizeof(l->msg), "%s \"%s\"", what, shown);
-	return 1;
+	return reject(l, "%s \"%s\"", what, shown);
 }
 
 static int too_many(struct line *l, const char *key)
 {
-	snprintf(l->msg, sizeof(l->msg), "%s: too many fields", key);
-	return 1;
+	return reject(l, "%s: too many fields", key);
 }
 
 static int parse_ip(const char *s, uint8_t *bin)
@@ -194,10 +207,8 @@ static int host_record(struct recset *out, struct line *l, char **f, size_t n, u
 	size_t nnames = 0;
 	size_t naddrs = 0;
 	unsigned long v;
-	if (n < 2) {
-		snprintf(l->msg, sizeof(l->msg), "host-record needs a name and an address");
-		return 1;
-	}
+	if (n < 2)
+		return reject(l, "host-record needs a name and an address");
 	for (size_t i = 0; i < n; i++) {
 		if (f[i][0] == '\0')
 			continue;
@@ -217,10 +228,8 @@ static int host_record(struct recset *out, struct line *l, char **f, size_t n, u
 			return bad(l, "host-record: bad name", f[i]);
 		}
 	}
-	if (nnames == 0 || naddrs == 0) {
-		snprintf(l->msg, sizeof(l->msg), "host-record needs a name and an address");
-		return 1;
-	}
+	if (nnames == 0 || naddrs == 0)
+		return reject(l, "host-record needs a name and an address");
 	for (size_t a = 0; a < n; a++) {
 		if (f[a][0] == '\0' || digits(f[a]) || parse_ip(f[a], bin) == 0)
 			continue;
@@ -274,10 +283,8 @@ static int txt_record(struct recset *out, struct line *l, size_t start, uint32_t
 	}
 	size_t n = split(l, i, l->n, false, texts, max);
 	ret = recset_add_txt(out, name[0], (const char *const *)texts, n, ttl);
-	if (ret == BERTH_ETOOLONG) {
-		snprintf(l->msg, sizeof(l->msg), "txt-record: text longer than 65535 bytes");
-		ret = 1;
-	}
+	if (ret == BERTH_ETOOLONG)
+		ret = reject(l, "txt-record: text longer than 65535 bytes");
 out:
 	free(texts);
 	return ret;
@@ -336,10 +343,8 @@ static bool has_cname(const struct recset *rs, const char *name)
 static int cname(struct recset *out, struct line *l, char **f, size_t n, uint32_t ttl)
 {
 	unsigned long v;
-	if (n < 2) {
-		snprintf(l->msg, sizeof(l->msg), "cname needs an alias and a target");
-		return 1;
-	}
+	if (n < 2)
+		return reject(l, "cname needs an alias and a target");
 	if (n >= 3 && digits(f[n - 1])) {
 		if (!number(f[n - 1], MAX_TTL, &v))
 			return bad(l, "cname: bad TTL", f[n - 1]);
@@ -394,6 +399,8 @@ static int mx_host(struct recset *out, struct line *l, char **f, size_t n, uint3
 	return recset_add_mx(out, f[0], (uint16_t)pref, target, ttl);
 }
 
+/* A record line's handler, given its n fields f: 0, with l->bad when the line is bad (reject);
+ * or a negative error. */
 typedef int (*line_fn)(struct recset *out, struct line *l, char **f, size_t n, uint32_t ttl);
 
 static const struct {
@@ -404,6 +411,8 @@ static const struct {
 	{ "ptr-record", ptr_record },   { "cname", cname },     { "mx-host", mx_host },
 };
 
+/* One unquoted line: 0, with l->bad when it is bad (nothing is wrong with the file); or a
+ * negative error. Blank lines are nothing. */
 static int parse_line(struct recset *out, struct line *l, uint32_t ttl)
 {
 	size_t nkinds = sizeof(kinds) / sizeof(kinds[0]);
@@ -431,10 +440,8 @@ static int parse_line(struct recset *out, struct line *l, uint32_t ttl)
 	l->c[kend] = '\0';
 	if (k == nkinds)
 		return bad(l, "not a record line:", l->c + start);
-	if (eq == end) {
-		snprintf(l->msg, sizeof(l->msg), "%s: missing \"=value\"", kinds[k].key);
-		return 1;
-	}
+	if (eq == end)
+		return reject(l, "%s: missing \"=value\"", kinds[k].key);
 	size_t v = eq + 1;
 	while (v < end && plain(l, v, ' '))
 		v++;
@@ -449,10 +456,8 @@ static int parse_line(struct recset *out, struct line *l, uint32_t ttl)
 		return -ENOMEM;
 	size_t n = split(l, v, end, true, f, max);
 	int ret = kinds[k].fn(out, l, f, n, ttl);
-	if (ret == -EINVAL) { /* checked above; a recset refusal is still this line's fault */
-		snprintf(l->msg, sizeof(l->msg), "%s: invalid value", kinds[k].key);
-		ret = 1;
-	}
+	if (ret == -EINVAL) /* checked above; a recset refusal is still this line's fault */
+		ret = reject(l, "%s: invalid value", kinds[k].key);
 	free(f);
 	return ret;
 }
@@ -479,14 +484,14 @@ int records_parse(struct recset *out, const char *file, const char *text, size_t
 		size_t n = nl != NULL ? (size_t)(nl - s) : len - pos;
 		pos += n + (nl != NULL ? 1 : 0);
 		lineno++;
-		int r = unquote(&l, s, n);
-		if (r == 0)
-			r = parse_line(out, &l, ttl);
+		l.bad = false;
+		unquote(&l, s, n);
+		int r = l.bad ? 0 : parse_line(out, &l, ttl);
 		if (r < 0) {
 			ret = r;
 			goto out;
 		}
-		if (r > 0) {
+		if (l.bad) {
 			bad_lines++;
 			if (on_error != NULL)
 				on_error(arg, file, lineno, l.msg);

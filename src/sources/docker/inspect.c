@@ -229,29 +229,28 @@ static int parse_nets(struct docker_inspect *in, json_t *settings)
 	return 0;
 }
 
-/* "80/tcp" -> 80, tcp. 1 = usable, 0 = another protocol (sctp), -1 = malformed. */
-static int port_key(const char *s, uint16_t *port, bool *udp)
+/* "80/tcp" -> 80, tcp: 0 with *port and *udp, and *other true for another protocol (sctp), which
+ * is skipped; or -EINVAL when malformed. */
+static int port_key(const char *s, uint16_t *port, bool *udp, bool *other)
 {
 	unsigned long v = 0;
 	size_t i = 0;
 	for (; s[i] >= '0' && s[i] <= '9'; i++) {
 		v = v * 10 + (unsigned long)(s[i] - '0');
 		if (v > 65535)
-			return -1;
+			return -EINVAL;
 	}
 	if (i == 0 || v == 0)
-		return -1;
+		return -EINVAL;
+	const char *proto = s + i;
+	bool is_udp = strcmp(proto, "/udp") == 0;
+	bool known = *proto == '\0' || strcmp(proto, "/tcp") == 0 || is_udp;
+	if (!known && (proto[0] != '/' || proto[1] == '\0'))
+		return -EINVAL;
 	*port = (uint16_t)v;
-	*udp = false;
-	if (s[i] == '\0' || strcmp(s + i, "/tcp") == 0)
-		return 1;
-	if (strcmp(s + i, "/udp") == 0) {
-		*udp = true;
-		return 1;
-	}
-	if (s[i] == '/' && s[i + 1] != '\0')
-		return 0;
-	return -1;
+	*udp = is_udp;
+	*other = !known;
+	return 0;
 }
 
 static uint16_t host_port(struct docker_inspect *in, json_t *bindings, const char *key)
@@ -307,7 +306,7 @@ static int parse_ports(struct docker_inspect *in, json_t *config, json_t *settin
 	const char *key;
 	json_t *v;
 	uint16_t port;
-	bool udp;
+	bool udp, other;
 
 	if (n == 0)
 		return 0;
@@ -318,18 +317,16 @@ static int parse_ports(struct docker_inspect *in, json_t *config, json_t *settin
 		return -ENOMEM;
 	json_object_foreach(published, key, v)
 	{
-		int k = port_key(key, &port, &udp);
-		if (k < 0)
+		if (port_key(key, &port, &udp, &other) < 0)
 			odd(in, "NetworkSettings.Ports has a bad port \"%.20s\"", key);
-		if (k > 0)
+		else if (!other)
 			add_port(in, port, udp, host_port(in, v, key));
 	}
 	json_object_foreach(exposed, key, v)
 	{
-		int k = port_key(key, &port, &udp);
-		if (k < 0)
+		if (port_key(key, &port, &udp, &other) < 0)
 			odd(in, "Config.ExposedPorts has a bad port \"%.20s\"", key);
-		if (k > 0)
+		else if (!other)
 			add_port(in, port, udp, 0);
 	}
 	in->facts.ports = in->ports;
