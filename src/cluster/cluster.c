@@ -39,6 +39,10 @@ void cluster_link_error(struct cluster *c, const char *what, int err, const char
 	c->errors++;
 	snprintf(c->last_error, sizeof(c->last_error), "%s: %s", what,
 		 msg != NULL && msg[0] != '\0' ? msg : berth_strerror(err));
+	/* A member that answers "no" is right; one that broke, stalled or timed out (a follower
+	 * whose leader is gone does) may be the trouble: the next call goes to the next. */
+	if (err != -EACCES && err != -ENOENT && err != -ERANGE && err != -EFBIG)
+		etcd_skip(c->etcd);
 	if (err == -EACCES) {
 		/* Not an outage: etcd answers but says no. Every time, but rate-limited by the
 		 * retries' backoff. */
@@ -98,7 +102,6 @@ static void on_keepalive_end(int err, const char *msg, void *arg)
 	struct cluster *c = arg;
 	c->ka_call = NULL;
 	cluster_link_error(c, "lease keep-alive", err != 0 ? err : -ECONNRESET, msg);
-	etcd_skip(c->etcd);
 	keepalive_schedule(c, 1000);
 }
 
@@ -107,13 +110,19 @@ static void on_ka_timer(evutil_socket_t fd, short what, void *arg)
 	struct cluster *c = arg;
 	(void)fd;
 	(void)what;
-	if (c->state != NODE_UP || c->ka_call != NULL)
+	if (c->state != NODE_UP)
 		return;
+	if (c->ka_call != NULL) {
+		/* No answer within a third of the TTL: a stalled member. */
+		etcd_cancel(c->ka_call);
+		c->ka_call = NULL;
+		cluster_link_error(c, "lease keep-alive", -ETIMEDOUT, "no answer");
+	}
 	json_t *body = json_pack("{s:o}", "ID", etcd_int_json(c->lease));
 	c->ka_call = etcd_stream(c->etcd, "/v3/lease/keepalive", body, on_keepalive,
 				 on_keepalive_end, c);
-	if (c->ka_call == NULL)
-		keepalive_schedule(c, 1000);
+	/* The next turn, or the watchdog of this one: an answer sets it again. */
+	keepalive_schedule(c, c->ka_call != NULL ? ka_interval_ms(c) : 1000);
 }
 
 static void retry_later(struct cluster *c)

@@ -276,7 +276,6 @@ static void on_range(int err, json_t *reply, const char *msg, void *arg)
 	}
 	if (err < 0) {
 		cluster_link_error(c, "reading the prefix", err, msg);
-		etcd_skip(c->etcd);
 		read_again_later(c);
 		return;
 	}
@@ -392,7 +391,6 @@ static void on_watch_end(int err, const char *msg, void *arg)
 	struct cluster *c = arg;
 	c->watch_call = NULL;
 	cluster_link_error(c, "watching", err != 0 ? err : -ECONNRESET, msg);
-	etcd_skip(c->etcd);
 	read_again_later(c); /* what changed meanwhile, and what vanished */
 }
 

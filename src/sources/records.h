@@ -13,7 +13,8 @@ struct registry;
 
 /* Parse the text of a records file. Blank lines and '#' comments are skipped;
  * any other line that is not one of the six is an error naming file and line.
- * Returns the number of bad lines. */
+ * Returns the number of bad lines (a count, as err.h allows), or a negative code (-EINVAL
+ * for a NULL argument, -ENOMEM). */
 int records_parse(struct recset *out, const char *file, const char *text, size_t len, uint32_t ttl,
 		  parse_error_fn on_error, void *arg);
 
