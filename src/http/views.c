@@ -236,6 +236,13 @@ void http_get_status(struct http_server *hs, struct evhttp_request *req)
 	json_t *sources = http_sources(hs);
 	json_t *p = problems(sources);
 	json_t *by = json_object();
+	const char *status = json_array_size(p) == 0 ? "healthy" : "unhealthy";
+	if (json_array_size(p) == 0) {
+		json_decref(p);
+		p = degraded(sources);
+		if (json_array_size(p) > 0)
+			status = "degraded";
+	}
 
 	gmtime_r(&hs->started, &tm);
 	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -246,10 +253,10 @@ void http_get_status(struct http_server *hs, struct evhttp_request *req)
 					      "origins", (json_int_t)t.origins[i]));
 	json_t *v = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:f, s:s?, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-		"status", json_array_size(p) == 0 ? "healthy" : "unhealthy", "service", "berth",
-		"version", BERTH_VERSION, "timestamp", http_timestamp(ts, sizeof(ts)), "started",
-		started, "uptime_seconds", http_uptime(hs), "node", c->node, "domain", c->domain,
-		"environment", c->environment != NULL ? c->environment : "", "listen",
+		"status", status, "service", "berth", "version", BERTH_VERSION, "timestamp",
+		http_timestamp(ts, sizeof(ts)), "started", started, "uptime_seconds",
+		http_uptime(hs), "node", c->node, "domain", c->domain, "environment",
+		c->environment != NULL ? c->environment : "", "listen",
 		addr_list(c->listen, c->nlisten), "sources", json_incref(sources), "records",
 		json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)t.total, "origins",
 			  (json_int_t)t.norigins, "serial", (json_int_t)snapshot_serial(hs),

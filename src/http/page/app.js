@@ -177,6 +177,22 @@
     var nodes = c.nodes || [];
     ul.textContent = "";
     $("cluster-count").textContent = nodes.length ? nodes.length + (nodes.length === 1 ? " node" : " nodes") : "";
+    if (c.etcd) {
+      /* This node's link to etcd: endpoint, state, revision, the last error. */
+      var link = el("li", "node-item etcd-link");
+      var lm = el("div", "node-main");
+      var ln = el("div", "node-name");
+      var ls = el("span", "state");
+      ls.setAttribute("data-state", c.etcd.state === "connected" ? "ok" : (c.etcd.state === "joining" ? "starting" : "degraded"));
+      ls.appendChild(el("span", "dot"));
+      ln.appendChild(ls);
+      ln.appendChild(document.createTextNode("etcd " + (c.etcd.state || "")));
+      lm.appendChild(ln);
+      lm.appendChild(el("div", "node-addr", (c.etcd.endpoint || "") + " \u00b7 revision " + fmtInt(c.etcd.revision || 0)));
+      if (c.etcd.last_error) lm.appendChild(el("div", "err", c.etcd.last_error));
+      link.appendChild(lm);
+      ul.appendChild(link);
+    }
     if (!nodes.length) {
       ul.appendChild(el("li", "empty", "No nodes."));
       return;
@@ -194,7 +210,8 @@
       name.appendChild(document.createTextNode(n.name || "?"));
       if (n.self) name.appendChild(el("span", "tag", "this node"));
       main.appendChild(name);
-      main.appendChild(el("div", "node-addr", n.address || ""));
+      main.appendChild(el("div", "node-addr", (n.address || "") + (n.version ? " \u00b7 berth " + n.version : "") +
+                                             (n.state && n.state !== "alive" ? " \u00b7 " + n.state : "")));
       li.appendChild(main);
       li.appendChild(el("div", "node-recs", typeof n.records === "number" ? fmtInt(n.records) + " records" : ""));
       ul.appendChild(li);
