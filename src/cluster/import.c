@@ -274,6 +274,14 @@ static void on_range(int err, json_t *reply, const char *msg, void *arg)
 		import_full_read(c);
 		return;
 	}
+	if (err == -EFBIG && c->page_keys > 1) {
+		/* Large values: fewer keys per page, the same page again. */
+		c->page_keys = c->page_keys / 4 > 0 ? c->page_keys / 4 : 1;
+		log_info("cluster", "a page of the prefix is too large: reading %u keys at a time",
+			 c->page_keys);
+		range_page(c);
+		return;
+	}
 	if (err < 0) {
 		cluster_link_error(c, "reading the prefix", err, msg);
 		read_again_later(c);
@@ -329,6 +337,8 @@ static void range_page(struct cluster *c)
 void import_full_read(struct cluster *c)
 {
 	import_stop(c);
+	if (c->page_keys == 0)
+		c->page_keys = PAGE_KEYS;
 	c->reading = true;
 	c->read_revision = 0;
 	free(c->read_next);

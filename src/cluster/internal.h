@@ -99,6 +99,7 @@ struct cluster {
 	int64_t read_revision; /* of the full read under way, 0 before its first page */
 	bool reading;          /* a full read is under way */
 	char *read_next;       /* its next key */
+	unsigned page_keys;    /* keys per page (fewer after a page too large) */
 	size_t read_next_len;
 	size_t remote_records;
 
