@@ -47,6 +47,7 @@ void cluster_link_error(struct cluster *c, const char *what, int err, const char
 		/* Not an outage: etcd answers but says no. Every time, but rate-limited by the
 		 * retries' backoff. */
 		log_error("cluster", "etcd refused %s", c->last_error);
+		c->refused = true;
 		return;
 	}
 	if (!c->link_down) {
@@ -61,6 +62,7 @@ void cluster_link_error(struct cluster *c, const char *what, int err, const char
 
 void cluster_link_ok(struct cluster *c)
 {
+	c->refused = false;
 	if (c->link_down) {
 		c->link_down = false;
 		log_info("cluster", "etcd reachable again at %s after %.1f s",
@@ -193,13 +195,17 @@ static void on_ttl(int err, json_t *reply, const char *msg, void *arg)
 	int64_t ttl = etcd_int(reply, "TTL");
 	/* A live holder keeps its lease alive: its time to live goes up again within a third of
 	 * its TTL. A dead one's only goes down, until it expires and the key goes with it. */
-	if (c->conflict_polls > 0 && ttl > c->conflict_ttl) {
+	/* etcd counts whole seconds: with a short TTL the rise may not show, but a live
+	 * holder's key outlives the time to live first seen. */
+	if (c->conflict_polls > 0 && (ttl > c->conflict_ttl || mono_s() > c->conflict_deadline)) {
 		char why[120];
 		snprintf(why, sizeof(why), "a live node holds it (lease %llx is being kept alive)",
 			 (unsigned long long)c->conflict_lease);
 		refuse(c, why);
 		return;
 	}
+	if (c->conflict_polls == 0)
+		c->conflict_deadline = mono_s() + (double)(ttl > 0 ? ttl : 0) + 1.5;
 	if (c->conflict_polls == 0)
 		log_warn("cluster",
 			 "node key %s exists (lease %llx, %lld s to live): waiting to see whether "
@@ -243,6 +249,12 @@ static void on_join(int err, json_t *reply, const char *msg, void *arg)
 		join(c); /* gone in between */
 		return;
 	}
+	if (holder == c->lease) {
+		/* Ours: a create that timed out here had reached etcd. */
+		json_object_set_new(reply, "succeeded", json_true());
+		on_join(0, reply, NULL, c);
+		return;
+	}
 	if (holder == 0) {
 		refuse(c, "the key was written without a lease (by hand?)");
 		return;
@@ -251,7 +263,7 @@ static void on_join(int err, json_t *reply, const char *msg, void *arg)
 		c->conflict_lease = holder;
 		c->conflict_polls = 0;
 	}
-	if (c->conflict_polls > c->ttl + 3) {
+	if (c->conflict_polls > 2 * c->ttl + 5) {
 		refuse(c, "its lease outlived its TTL");
 		return;
 	}
@@ -468,6 +480,8 @@ static const char *state_name(const struct cluster *c)
 		return "refused";
 	if (c->link_down)
 		return "unreachable";
+	if (c->refused)
+		return "refused";
 	switch (c->state) {
 	case NODE_LEASE:
 	case NODE_JOIN:
@@ -608,21 +622,21 @@ static void cluster_reload(void *self)
 static json_t *cluster_status(const void *self)
 {
 	const struct cluster *c = self;
-	const char *state = c->state == NODE_FATAL ? "down" :
-			    c->link_down           ? "degraded" :
-			    c->state == NODE_UP    ? "ok" :
-						     "starting";
+	const char *state = c->state == NODE_FATAL     ? "down" :
+			    c->link_down || c->refused ? "degraded" :
+			    c->state == NODE_UP        ? "ok" :
+							 "starting";
 	json_t *o = json_pack(
 		"{s:s, s:s, s:s, s:b, s:s?, s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}",
 		"name", "etcd", "kind", "etcd", "state", state, "required", 0, "error",
-		c->link_down || c->state == NODE_FATAL ? c->last_error : NULL, "endpoint",
-		etcd_endpoint(c->etcd), "node", c->node, "revision", (json_int_t)c->revision,
-		"remote_records", (json_int_t)c->remote_records, "counters", "writes",
-		(json_int_t)c->writes, "errors", (json_int_t)c->errors, "watch_events",
-		(json_int_t)c->watch_events, "full_reads", (json_int_t)c->full_reads,
-		"skipped_values", (json_int_t)c->skipped);
+		c->link_down || c->refused || c->state == NODE_FATAL ? c->last_error : NULL,
+		"endpoint", etcd_endpoint(c->etcd), "node", c->node, "revision",
+		(json_int_t)c->revision, "remote_records", (json_int_t)c->remote_records,
+		"counters", "writes", (json_int_t)c->writes, "errors", (json_int_t)c->errors,
+		"watch_events", (json_int_t)c->watch_events, "full_reads",
+		(json_int_t)c->full_reads, "skipped_values", (json_int_t)c->skipped);
 	/* DNS answers on without etcd: /health says degraded, not down. */
-	if (o != NULL && c->link_down)
+	if (o != NULL && (c->link_down || c->refused))
 		json_object_set_new(o, "health", json_string("degraded"));
 	return o;
 }

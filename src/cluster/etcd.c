@@ -56,7 +56,9 @@ int etcd_new(struct event_base *base, const struct etcd_conf *conf, struct etcd 
 		.tls_key = conf->tls_key,
 		.what = "etcd endpoint",
 		.log_module = "etcd",
-		.timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 5000,
+		/* A follower whose leader died holds a write until etcd's own timeout (7 s):
+		 * after 3 s the call fails, and the next one goes to the next member. */
+		.timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 3000,
 		.connect_ms = 1000,
 		.max_body = 64u << 20,
 		.max_line = 64u << 20,

@@ -19,7 +19,7 @@ struct etcd_conf {
 	size_t n_endpoints;
 	const char *tls_ca, *tls_cert, *tls_key; /* PEM files, or NULL */
 	const char *user, *password;             /* etcd auth; NULL user: none */
-	long timeout_ms;                         /* one-shot calls; 0: 5 s */
+	long timeout_ms;                         /* one-shot calls; 0: 3 s */
 };
 
 int etcd_new(struct event_base *base, const struct etcd_conf *conf, struct etcd **out, char *err,

@@ -11,12 +11,10 @@
 
 #include "cluster/internal.h"
 #include "cluster/value.h"
+#include "util/clock.h"
 #include "util/log.h"
-#include "util/ratelimit.h"
 
 #define PAGE_KEYS 500 /* keys per range request of a full read */
-
-static struct ratelimit skip_rl;
 
 static void watch_start(struct cluster *c);
 static void range_page(struct cluster *c);
@@ -39,13 +37,27 @@ static void observe_propagation(struct cluster *c, int64_t stamp_ms)
 	}
 }
 
+#define SKIP_LINES 20 /* lines naming skipped keys, per window */
+#define SKIP_WINDOW_S 10.0
+
+/* A refused key, logged with its key: up to SKIP_LINES of them every SKIP_WINDOW_S seconds,
+ * then one line counting the rest, so a prefix full of garbage cannot flood the log. */
 static void skip_key(struct cluster *c, const char *key, const char *why)
 {
+	double now = mono_s();
 	c->skipped++;
-	if (ratelimit_ok(&skip_rl, 10)) {
-		unsigned held = ratelimit_take(&skip_rl);
-		log_warn("cluster", "etcd key %.300s skipped: %s%s", key, why,
-			 held > 0 ? " (and others not logged)" : "");
+	if (now - c->skip_window >= SKIP_WINDOW_S) {
+		if (c->skip_held > 0)
+			log_warn("cluster", "%u more etcd keys skipped (not logged)", c->skip_held);
+		c->skip_window = now;
+		c->skip_lines = 0;
+		c->skip_held = 0;
+	}
+	if (c->skip_lines < SKIP_LINES) {
+		c->skip_lines++;
+		log_warn("cluster", "etcd key %.300s skipped: %s", key, why);
+	} else {
+		c->skip_held++;
 	}
 }
 
@@ -317,8 +329,10 @@ static void on_range(int err, json_t *reply, const char *msg, void *arg)
 	c->revision = c->read_revision;
 	c->reading = false;
 	c->full_reads++;
-	log_debug("cluster", "read %zu remote origins at revision %lld", c->remotes.n,
-		  (long long)c->revision);
+	log_info("cluster",
+		 "read %zu origins of other nodes (%zu records) at revision %lld in %.0f ms",
+		 c->remotes.n, c->remote_records, (long long)c->revision,
+		 (mono_s() - c->read_started) * 1e3);
 	watch_start(c);
 }
 
@@ -341,6 +355,7 @@ void import_full_read(struct cluster *c)
 		c->page_keys = PAGE_KEYS;
 	c->reading = true;
 	c->read_revision = 0;
+	c->read_started = mono_s();
 	free(c->read_next);
 	c->read_next = strdup(c->range_prefix);
 	c->read_next_len = c->read_next != NULL ? strlen(c->read_next) : 0;

@@ -75,9 +75,11 @@ struct cluster {
 	struct backoff join_backoff;
 	int64_t conflict_lease, conflict_ttl;
 	unsigned conflict_polls;
+	double conflict_deadline; /* a holder still there then is alive */
 
 	/* etcd link */
 	bool link_down;
+	bool refused; /* etcd answers but refuses us (auth, permission) */
 	double down_since;
 	char last_error[300];
 
@@ -100,6 +102,9 @@ struct cluster {
 	bool reading;          /* a full read is under way */
 	char *read_next;       /* its next key */
 	unsigned page_keys;    /* keys per page (fewer after a page too large) */
+	double read_started;   /* monotonic seconds */
+	double skip_window;    /* skipped keys: when the window began */
+	unsigned skip_lines, skip_held;
 	size_t read_next_len;
 	size_t remote_records;
 

@@ -374,7 +374,7 @@ static const struct naming_case cases[] = {
 	},
 	{
 		.name = "ttl: the default applies to every record",
-		.c = { WEB, .ports = (const struct container_port[]){ { 80, false, 0 } },
+		.c = { WEB, .ports = (const struct container_port[]){ { 80, false, 0, NULL } },
 		       .nports = 1 },
 		.conf = { .ttl = 42 },
 		WANT({ "A", "web.docker.", "172.17.0.9", true, 42 },
@@ -667,7 +667,7 @@ static const struct naming_case cases[] = {
 		       .image = "nginx",
 		       .network_mode = "host",
 		       NETS({ .name = "host" }),
-		       PORTS({ 80, false, 0 }) },
+		       PORTS({ 80, false, 0, NULL }) },
 		.conf = { .host_ip = HOSTIP },
 		WANT({ "A", "web.docker.", HOSTIP, false, 0 },
 		     { "A", "web.nginx.docker.", HOSTIP, false, 0 },
@@ -682,7 +682,7 @@ static const struct naming_case cases[] = {
 		       .image = "nginx",
 		       .network_mode = "host",
 		       NETS({ .name = "host" }),
-		       PORTS({ 80, false, 0 }) },
+		       PORTS({ 80, false, 0, NULL }) },
 		.count = NO_RECORDS,
 	},
 	{
@@ -692,7 +692,7 @@ static const struct naming_case cases[] = {
 		       .image = "nginx",
 		       .network_mode = "none",
 		       NETS({ .name = "none", .ipv4 = "" }),
-		       PORTS({ 80, false, 0 }) },
+		       PORTS({ 80, false, 0, NULL }) },
 		.count = NO_RECORDS,
 	},
 	{
@@ -702,14 +702,14 @@ static const struct naming_case cases[] = {
 		       .image = "nginx",
 		       .network_mode = "container:" ID26ED,
 		       LABELS({ "berth.alias", "side.example" }),
-		       PORTS({ 80, false, 0 }) },
+		       PORTS({ 80, false, 0, NULL }) },
 		.count = NO_RECORDS,
 	},
 
 	/* ---- SRV ---- */
 	{
 		.name = "SRV: exposed ports, tcp and udp",
-		.c = { WEB, PORTS({ 80, false, 8080 }, { 53, true, 0 }, { 0, false, 0 }) },
+		.c = { WEB, PORTS({ 80, false, 8080, NULL }, { 53, true, 0, NULL }, { 0, false, 0, NULL }) },
 		WANT({ "SRV", "_80._tcp.web.docker.", "0 0 80 web.docker.", false, 0 },
 		     { "SRV", "_53._udp.web.docker.", "0 0 53 web.docker.", false, 0 }),
 		ABSENT({ "ANY", "_53._tcp.web.docker.", NULL, false, 0 },
@@ -735,7 +735,7 @@ static const struct naming_case cases[] = {
 	},
 	{
 		.name = "SRV: with an environment the owner and target stay under N.D",
-		.c = { WEB, PORTS({ 80, false, 0 }), LABELS({ "berth.name", "front" }) },
+		.c = { WEB, PORTS({ 80, false, 0, NULL }), LABELS({ "berth.name", "front" }) },
 		.conf = { .environment = "prod" },
 		WANT({ "SRV", "_80._tcp.front.docker.", "0 0 80 front.docker.", false, 0 }),
 	},

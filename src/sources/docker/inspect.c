@@ -253,10 +253,14 @@ static int port_key(const char *s, uint16_t *port, bool *udp, bool *other)
 	return 0;
 }
 
-static uint16_t host_port(struct docker_inspect *in, json_t *bindings, const char *key)
+/* The first binding's host port (0: none), and its host address in *ip (borrowed from the
+ * JSON; NULL or "" when bound to every address). */
+static uint16_t host_port(struct docker_inspect *in, json_t *bindings, const char *key,
+			  const char **ip)
 {
 	size_t i;
 	json_t *b;
+	*ip = NULL;
 	if (bindings == NULL || json_is_null(bindings))
 		return 0;
 	if (!json_is_array(bindings)) {
@@ -272,19 +276,25 @@ static uint16_t host_port(struct docker_inspect *in, json_t *bindings, const cha
 		if (s == NULL || *s == '\0')
 			continue;
 		v = strtoul(s, &end, 10);
-		if (*end == '\0' && v > 0 && v <= 65535)
+		if (*end == '\0' && v > 0 && v <= 65535) {
+			json_t *hi = json_object_get(b, "HostIp");
+			*ip = json_is_string(hi) ? json_string_value(hi) : NULL;
 			return (uint16_t)v;
+		}
 		odd(in, "NetworkSettings.Ports.%.20s has a bad HostPort", key);
 	}
 	return 0;
 }
 
-static int add_port(struct docker_inspect *in, uint16_t port, bool udp, uint16_t hport)
+static int add_port(struct docker_inspect *in, uint16_t port, bool udp, uint16_t hport,
+		    const char *hip)
 {
 	for (size_t i = 0; i < in->facts.nports; i++) {
 		if (in->ports[i].port == port && in->ports[i].udp == udp) {
-			if (in->ports[i].host_port == 0)
+			if (in->ports[i].host_port == 0) {
 				in->ports[i].host_port = hport;
+				in->ports[i].host_ip = hip;
+			}
 			return 0;
 		}
 	}
@@ -292,7 +302,7 @@ static int add_port(struct docker_inspect *in, uint16_t port, bool udp, uint16_t
 		odd(in, "more than %d ports", MAX_PORTS);
 		return 0;
 	}
-	in->ports[in->facts.nports++] = (struct container_port){ port, udp, hport };
+	in->ports[in->facts.nports++] = (struct container_port){ port, udp, hport, hip };
 	return 0;
 }
 
@@ -319,15 +329,18 @@ static int parse_ports(struct docker_inspect *in, json_t *config, json_t *settin
 	{
 		if (port_key(key, &port, &udp, &other) < 0)
 			odd(in, "NetworkSettings.Ports has a bad port \"%.20s\"", key);
-		else if (!other)
-			add_port(in, port, udp, host_port(in, v, key));
+		else if (!other) {
+			const char *hip;
+			uint16_t hport = host_port(in, v, key, &hip);
+			add_port(in, port, udp, hport, hip);
+		}
 	}
 	json_object_foreach(exposed, key, v)
 	{
 		if (port_key(key, &port, &udp, &other) < 0)
 			odd(in, "Config.ExposedPorts has a bad port \"%.20s\"", key);
 		else if (!other)
-			add_port(in, port, udp, 0);
+			add_port(in, port, udp, 0, NULL);
 	}
 	in->facts.ports = in->ports;
 	return 0;
