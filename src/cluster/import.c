@@ -303,27 +303,32 @@ static void on_range(int err, json_t *reply, const char *msg, void *arg)
 	if (c->read_revision == 0)
 		c->read_revision = etcd_int(json_object_get(reply, "header"), "revision");
 	json_t *kvs = json_object_get(reply, "kvs");
+	json_t *last = json_array_get(kvs, json_array_size(kvs) - 1);
+	bool more = json_is_true(json_object_get(reply, "more")) && last != NULL;
 	size_t i;
 	json_t *kv;
-	json_array_foreach(kvs, i, kv) apply(c, kv, false, false);
-	json_t *last = json_array_get(kvs, json_array_size(kvs) - 1);
-	char *key;
-	size_t len;
-	if (json_is_true(json_object_get(reply, "more")) && last != NULL &&
-	    etcd_bytes(last, "key", &key, &len) == 0) {
-		char *next = realloc(key, len + 2);
-		if (next != NULL) {
-			next[len] = '\0'; /* the smallest key after the last */
-			free(c->read_next);
-			c->read_next = next;
-			c->read_next_len = len + 1;
-			range_page(c);
+	if (more) {
+		/* The next page is asked for first: etcd prepares it while this one is applied. */
+		char *key;
+		size_t len;
+		char *next = NULL;
+		if (etcd_bytes(last, "key", &key, &len) == 0 &&
+		    (next = realloc(key, len + 2)) == NULL)
+			free(key);
+		if (next == NULL) {
+			json_array_foreach(kvs, i, kv) apply(c, kv, false, false);
+			read_again_later(c);
 			return;
 		}
-		free(key);
-		read_again_later(c);
+		next[len] = '\0'; /* the smallest key after the last */
+		free(c->read_next);
+		c->read_next = next;
+		c->read_next_len = len + 1;
+		range_page(c);
+		json_array_foreach(kvs, i, kv) apply(c, kv, false, false);
 		return;
 	}
+	json_array_foreach(kvs, i, kv) apply(c, kv, false, false);
 	strmap_foreach_del(&c->remotes, drop_unseen, c);
 	strmap_foreach(&c->peers, peer_unseen, c);
 	c->revision = c->read_revision;
