@@ -1150,10 +1150,548 @@ static void test_bad_args(void **state)
 	recset_free(rs);
 }
 
+/* ---- what other hosts see: naming_export_records ----------------------------- */
+
+#define ADV "192.0.2.50" /* this node's --advertise address */
+#define ROUTABLE(...)                     \
+	.routable = (const char *const[]) \
+	{                                 \
+		__VA_ARGS__, NULL         \
+	}
+#define NEVER(...)                     \
+	.never = (const char *const[]) \
+	{                              \
+		__VA_ARGS__, NULL      \
+	}
+
+struct export_case {
+	const char *name;
+	struct container_facts c; /* running */
+	struct naming_conf conf;  /* domain "docker", environment "" */
+	struct naming_export x;
+	bool ignored; /* naming_export_records sets *ignored */
+	const struct expect *want;
+	const struct expect *absent;
+	const char *const *never; /* addresses that no A or AAAA of the set may hold */
+	bool no_ptr;              /* and no PTR at all */
+	int count;                /* exact number of records when > 0 */
+};
+
+/* "web" (nginx) on the default bridge at 172.17.0.9, with a network alias there. */
+#define XWEB                                           \
+	.id = ID26ED, .name = "web", .image = "nginx", \
+	NETS({ .name = "bridge",                       \
+	       .ipv4 = "172.17.0.9",                   \
+	       .ipv4_prefix = 16,                      \
+	       .aliases = ALIASES("web-alias") })
+/* "web" on the bridge and on the network "routed" (10.0.0.5/24, fd00:10::5/64). */
+#define XWEB2                                          \
+	.id = ID26ED, .name = "web", .image = "nginx", \
+	NETS({ .name = "bridge",                       \
+	       .ipv4 = "172.17.0.9",                   \
+	       .ipv4_prefix = 16,                      \
+	       .aliases = ALIASES("b-alias") },        \
+	     { .name = "routed",                       \
+	       .ipv4 = "10.0.0.5",                     \
+	       .ipv4_prefix = 24,                      \
+	       .ipv6 = "fd00:10::5",                   \
+	       .ipv6_prefix = 64,                      \
+	       .aliases = ALIASES("r-alias", "Svc.Alias") })
+
+static const struct export_case export_cases[] = {
+	{
+		.name = "export: a published port: the advertise address at every name, SRV with "
+			"the host port, no PTR",
+		.c = { XWEB, PORTS({ 80, false, 8080 }, { 443, false, 0 }) },
+		.x = { .advertise = ADV },
+		WANT({ "A", "web.docker.", ADV, false, 0 },
+		     { "A", "web.nginx.docker.", ADV, false, 0 },
+		     { "A", "*.web.nginx.docker.", ADV, false, 0 },
+		     { "A", "nginx.docker.", ADV, false, 0 },
+		     { "A", "26ed50b1bf59.docker.", ADV, false, 0 },
+		     { "A", ID26ED_63 ".docker.", ADV, false, 0 },
+		     { "SRV", "_80._tcp.web.docker.", "0 0 8080 web.docker.", false, 0 }),
+		ABSENT({ "SRV", "_80._tcp.web.docker.", "0 0 80 web.docker.", false, 0 },
+		       { "ANY", "_443._tcp.web.docker.", NULL, false, 0 },
+		       { "ANY", "web-alias.docker.", NULL, false, 0 }),
+		NEVER("172.17.0.9"),
+		.no_ptr = true,
+		/* N.D, N.I.D, *.N.I.D, I.D, ID, short ID, one SRV */
+		.count = 7,
+	},
+	{
+		.name = "export: a published udp port gives _udp, a tcp one of the same number does "
+			"not",
+		.c = { XWEB, PORTS({ 53, true, 5353 }, { 53, false, 0 }) },
+		.x = { .advertise = ADV },
+		WANT({ "A", "web.docker.", ADV, false, 0 },
+		     { "SRV", "_53._udp.web.docker.", "0 0 5353 web.docker.", false, 0 }),
+		ABSENT({ "ANY", "_53._tcp.web.docker.", NULL, false, 0 }),
+		NEVER("172.17.0.9"),
+		.no_ptr = true,
+	},
+	{
+		.name = "export: an IPv6 advertise address gives AAAA",
+		.c = { XWEB, PORTS({ 80, false, 8080 }) },
+		.x = { .advertise = "2001:db8::50" },
+		WANT({ "A", "web.docker.", "2001:db8::50", false, 0 },
+		     { "SRV", "_80._tcp.web.docker.", "0 0 8080 web.docker.", false, 0 }),
+		NEVER("172.17.0.9", ADV),
+		.no_ptr = true,
+		.count = 7,
+	},
+	{
+		.name = "export: no published port, no routable network: ignored",
+		.c = { XWEB, PORTS({ 80, false, 0 }) },
+		.x = { .advertise = ADV },
+		.ignored = true,
+	},
+	{
+		.name = "export: no port at all: ignored",
+		.c = { XWEB },
+		.x = { .advertise = ADV, ROUTABLE("other") },
+		.ignored = true,
+	},
+	{
+		.name = "export: a published port but no advertise address: ignored",
+		.c = { XWEB, PORTS({ 80, false, 8080 }) },
+		.x = { .advertise = NULL },
+		.ignored = true,
+	},
+	{
+		.name = "export: unreachable: the advertise address, no SRV for unpublished ports",
+		.c = { XWEB, PORTS({ 80, false, 0 }, { 53, true, 0 }),
+		       LABELS({ "berth.srv.http", "80" }) },
+		.x = { .advertise = ADV, .unreachable = true },
+		WANT({ "A", "web.docker.", ADV, false, 0 },
+		     { "A", "web.nginx.docker.", ADV, false, 0 },
+		     { "A", "26ed50b1bf59.docker.", ADV, false, 0 }),
+		ABSENT({ "ANY", "_80._tcp.web.docker.", NULL, false, 0 },
+		       { "ANY", "_53._udp.web.docker.", NULL, false, 0 },
+		       { "ANY", "_http._tcp.web.docker.", NULL, false, 0 },
+		       { "ANY", "web-alias.docker.", NULL, false, 0 }),
+		NEVER("172.17.0.9"),
+		.no_ptr = true,
+		.count = 6,
+	},
+	{
+		.name = "export: unreachable with one port published: SRV for that one only",
+		.c = { XWEB, PORTS({ 80, false, 0 }, { 443, false, 8443 }) },
+		.x = { .advertise = ADV, .unreachable = true },
+		WANT({ "SRV", "_443._tcp.web.docker.", "0 0 8443 web.docker.", false, 0 }),
+		ABSENT({ "ANY", "_80._tcp.web.docker.", NULL, false, 0 }),
+		NEVER("172.17.0.9"),
+		.no_ptr = true,
+		.count = 7,
+	},
+	{
+		.name = "export: unreachable, network none: nothing to reach, ignored",
+		.c = { .id = ID26ED,
+		       .name = "web",
+		       .network_mode = "none",
+		       NETS({ .name = "none" }),
+		       PORTS({ 80, false, 0 }) },
+		.x = { .advertise = ADV, .unreachable = true },
+		.ignored = true,
+	},
+	{
+		.name = "export: container:<id> network mode: ignored, even with unreachable",
+		.c = { .id = ID26ED,
+		       .name = "sidecar",
+		       .network_mode = "container:" ID0949,
+		       PORTS({ 80, false, 8080 }) },
+		.x = { .advertise = ADV, .unreachable = true },
+		.ignored = true,
+	},
+	{
+		.name = "export: a routable network: its own address there, PTR, its aliases; not "
+			"the others",
+		.c = { XWEB2, PORTS({ 80, false, 8080 }) },
+		.x = { .advertise = ADV, ROUTABLE("routed") },
+		WANT({ "A", "web.docker.", "10.0.0.5", false, 0 },
+		     { "A", "web.docker.", "fd00:10::5", false, 0 },
+		     { "A", "web.nginx.docker.", "10.0.0.5", false, 0 },
+		     { "A", "26ed50b1bf59.docker.", "10.0.0.5", false, 0 },
+		     { "PTR", "10.0.0.5", "web.docker.", false, 0 },
+		     { "PTR", "fd00:10::5", "web.docker.", false, 0 },
+		     { "A", "r-alias.docker.", "10.0.0.5", false, 0 },
+		     { "A", "r-alias.docker.", "fd00:10::5", false, 0 },
+		     { "A", "svc.alias.docker.", "10.0.0.5", false, 0 },
+		     /* reached directly: the container's port, not the host's */
+		     { "SRV", "_80._tcp.web.docker.", "0 0 80 web.docker.", false, 0 }),
+		ABSENT({ "ANY", "b-alias.docker.", NULL, false, 0 },
+		       { "PTR", "172.17.0.9", "web.docker.", false, 0 },
+		       { "SRV", "_80._tcp.web.docker.", "0 0 8080 web.docker.", false, 0 }),
+		NEVER("172.17.0.9", ADV),
+		/* 6 names x 2 addresses, 2 PTR, 2 aliases x 2, SRV */
+		.count = 19,
+	},
+	{
+		.name = "export: a routable network and unreachable: its own address, not the node's",
+		.c = { XWEB2 },
+		.x = { .advertise = ADV, ROUTABLE("nothing", "routed"), .unreachable = true },
+		WANT({ "A", "web.docker.", "10.0.0.5", false, 0 },
+		     { "PTR", "10.0.0.5", "web.docker.", false, 0 }),
+		NEVER("172.17.0.9", ADV),
+	},
+	{
+		.name = "export: every network routable: every address and alias, as locally",
+		.c = { XWEB2 },
+		.x = { .advertise = ADV, ROUTABLE("routed", "bridge") },
+		WANT({ "A", "web.docker.", "10.0.0.5", false, 0 },
+		     { "A", "web.docker.", "172.17.0.9", false, 0 },
+		     { "A", "b-alias.docker.", "172.17.0.9", false, 0 },
+		     { "A", "r-alias.docker.", "10.0.0.5", false, 0 },
+		     { "PTR", "172.17.0.9", "web.docker.", false, 0 }),
+		ABSENT({ "A", "b-alias.docker.", "10.0.0.5", false, 0 },
+		       { "A", "r-alias.docker.", "172.17.0.9", false, 0 }),
+		NEVER(ADV),
+	},
+	{
+		.name = "export: a routable network left out by --network: through the node",
+		.c = { XWEB2, PORTS({ 80, false, 8080 }) },
+		.conf = { NETWORKS("bridge") },
+		.x = { .advertise = ADV, ROUTABLE("routed") },
+		WANT({ "A", "web.docker.", ADV, false, 0 },
+		     { "SRV", "_80._tcp.web.docker.", "0 0 8080 web.docker.", false, 0 }),
+		ABSENT({ "ANY", "r-alias.docker.", NULL, false, 0 },
+		       { "ANY", "b-alias.docker.", NULL, false, 0 }),
+		NEVER("172.17.0.9", "10.0.0.5", "fd00:10::5"),
+		.no_ptr = true,
+	},
+	{
+		.name = "export: a routable network only in name: a container not on it goes "
+			"through the node",
+		.c = { XWEB, PORTS({ 80, false, 8080 }) },
+		.x = { .advertise = ADV, ROUTABLE("routed") },
+		WANT({ "A", "web.docker.", ADV, false, 0 }),
+		NEVER("172.17.0.9"),
+		.no_ptr = true,
+		.count = 7,
+	},
+	{
+		.name = "export: network_mode host: the advertise address, not the host_ip",
+		.c = { .id = ID0949,
+		       .name = "web",
+		       .image = "nginx",
+		       .network_mode = "host",
+		       NETS({ .name = "host" }) },
+		.conf = { .host_ip = HOSTIP },
+		.x = { .advertise = ADV },
+		WANT({ "A", "web.docker.", ADV, false, 0 },
+		     { "A", "web.nginx.docker.", ADV, false, 0 },
+		     { "A", "0949efde23bf.docker.", ADV, false, 0 }),
+		NEVER(HOSTIP),
+		.no_ptr = true,
+		/* N.D, N.I.D, *.N.I.D, I.D, ID, short ID */
+		.count = 6,
+	},
+	{
+		.name = "export: network_mode host without an advertise address: ignored",
+		.c = { .id = ID0949,
+		       .name = "web",
+		       .network_mode = "host",
+		       NETS({ .name = "host" }) },
+		.conf = { .host_ip = HOSTIP },
+		.x = { .advertise = NULL, .unreachable = true },
+		.ignored = true,
+	},
+	{
+		.name = "export: joyride.host.name answers the advertise address",
+		.c = { XWEB, PORTS({ 80, false, 8080 }),
+		       LABELS({ "joyride.host.name", "app.example.com, API.example.com" }) },
+		.conf = { .host_ip = HOSTIP },
+		.x = { .advertise = ADV },
+		WANT({ "A", "app.example.com.", ADV, false, 0 },
+		     { "A", "api.example.com.", ADV, false, 0 },
+		     { "A", "web.docker.", ADV, false, 0 }),
+		NEVER("172.17.0.9", HOSTIP),
+		.no_ptr = true,
+		.count = 9,
+	},
+	{
+		.name = "export: joyride.host.name on a routable container: still the advertise "
+			"address",
+		.c = { XWEB2, LABELS({ "joyride.host.name", "app.example.com" }) },
+		.conf = { .host_ip = HOSTIP },
+		.x = { .advertise = ADV, ROUTABLE("routed") },
+		WANT({ "A", "app.example.com.", ADV, false, 0 },
+		     { "A", "web.docker.", "10.0.0.5", false, 0 }),
+		ABSENT({ "A", "app.example.com.", "10.0.0.5", false, 0 },
+		       { "A", "app.example.com.", "fd00:10::5", false, 0 },
+		       { "PTR", ADV, "app.example.com.", false, 0 }),
+		NEVER("172.17.0.9", HOSTIP),
+	},
+	{
+		.name = "export: berth.srv labels carry the host port; unpublished ones dropped",
+		.c = { XWEB, PORTS({ 80, false, 8080 }, { 53, true, 5353 }, { 9000, false, 0 }),
+		       LABELS({ "berth.srv.http", "80" }, { "berth.srv.dns", "53/udp" },
+			      { "berth.srv.dnstcp", "53/tcp" }, { "berth.srv.admin", "9000" },
+			      { "berth.srv.other", "81" }, { "berth.srv.bad", "abc" }) },
+		.x = { .advertise = ADV },
+		WANT({ "SRV", "_http._tcp.web.docker.", "0 0 8080 web.docker.", false, 0 },
+		     { "SRV", "_dns._udp.web.docker.", "0 0 5353 web.docker.", false, 0 },
+		     { "SRV", "_80._tcp.web.docker.", "0 0 8080 web.docker.", false, 0 },
+		     { "SRV", "_53._udp.web.docker.", "0 0 5353 web.docker.", false, 0 }),
+		ABSENT({ "SRV", "_http._tcp.web.docker.", "0 0 80 web.docker.", false, 0 },
+		       { "ANY", "_dnstcp._tcp.web.docker.", NULL, false, 0 },
+		       { "ANY", "_admin._tcp.web.docker.", NULL, false, 0 },
+		       { "ANY", "_9000._tcp.web.docker.", NULL, false, 0 },
+		       { "ANY", "_other._tcp.web.docker.", NULL, false, 0 },
+		       { "ANY", "_bad._tcp.web.docker.", NULL, false, 0 }),
+		NEVER("172.17.0.9"),
+		.no_ptr = true,
+		/* 6 names, 4 SRV */
+		.count = 10,
+	},
+	{
+		.name = "export: berth.srv labels on a routable container keep the container port",
+		.c = { XWEB2, PORTS({ 80, false, 8080 }),
+		       LABELS({ "berth.srv.http", "80" }, { "berth.srv.admin", "9000" }) },
+		.x = { .advertise = ADV, ROUTABLE("routed") },
+		WANT({ "SRV", "_http._tcp.web.docker.", "0 0 80 web.docker.", false, 0 },
+		     { "SRV", "_admin._tcp.web.docker.", "0 0 9000 web.docker.", false, 0 }),
+		ABSENT({ "SRV", "_http._tcp.web.docker.", "0 0 8080 web.docker.", false, 0 }),
+		NEVER("172.17.0.9", ADV),
+	},
+	{
+		.name = "export: berth.alias and compose names answer the advertise address",
+		.c = { XWEB, PORTS({ 80, false, 8080 }),
+		       LABELS({ "berth.alias", "www.example.org" },
+			      { "com.docker.compose.project", "shop" },
+			      { "com.docker.compose.service", "front" },
+			      { "com.docker.compose.container-number", "2" }) },
+		.x = { .advertise = ADV },
+		WANT({ "A", "www.example.org.", ADV, false, 0 },
+		     { "A", "front.shop.docker.", ADV, false, 0 },
+		     { "A", "front-2.shop.docker.", ADV, false, 0 }),
+		NEVER("172.17.0.9"),
+		.no_ptr = true,
+	},
+	{
+		.name = "export: an ignored container is ignored here too",
+		.c = { XWEB2, PORTS({ 80, false, 8080 }), LABELS({ "berth.ignore", "true" }) },
+		.x = { .advertise = ADV, ROUTABLE("routed"), .unreachable = true },
+		.ignored = true,
+	},
+	{
+		.name = "export: an unhealthy container is ignored here too",
+		.c = { XWEB, PORTS({ 80, false, 8080 }), .health = HEALTH_UNHEALTHY },
+		.x = { .advertise = ADV },
+		.ignored = true,
+	},
+};
+
+static bool holds_addr(const struct rec *r, const char *ip)
+{
+	uint8_t bin[16];
+	if (inet_pton(AF_INET, ip, bin) == 1)
+		return r->type == KNOT_RRTYPE_A && r->rdlen == 4 && memcmp(r->rdata, bin, 4) == 0;
+	assert_int_equal(inet_pton(AF_INET6, ip, bin), 1);
+	return r->type == KNOT_RRTYPE_AAAA && r->rdlen == 16 && memcmp(r->rdata, bin, 16) == 0;
+}
+
+static const struct rec *lookup(const struct recset *rs, const struct expect *e)
+{
+	if (strcmp(e->type, "A") == 0)
+		return has_a(rs, e->owner, e->data);
+	if (strcmp(e->type, "PTR") == 0)
+		return has_ptr(rs, e->owner, e->data);
+	if (strcmp(e->type, "SRV") == 0)
+		return has_srv(rs, e->owner, e->data);
+	return find(rs, 0, e->owner, NULL, 0);
+}
+
+static void run_export_case(void **state)
+{
+	const struct export_case *tc = *state;
+	struct naming_conf conf = tc->conf;
+	struct container_facts c = tc->c;
+	struct recset *rs = recset_new();
+
+	assert_non_null(rs);
+	conf.domain = "docker";
+	conf.environment = "";
+	c.running = true;
+	bool ignored = !tc->ignored;
+	assert_int_equal(naming_export_records(&c, &conf, &tc->x, rs, &ignored), 0);
+	if (ignored != tc->ignored)
+		fail_msg("ignored is %d, want %d", ignored, tc->ignored);
+	if (ignored)
+		assert_int_equal(recset_count(rs), 0);
+	else
+		assert_true(recset_count(rs) > 0);
+
+	for (const struct expect *e = tc->want; e != NULL && e->type != NULL; e++)
+		if (lookup(rs, e) == NULL)
+			fail_msg("missing %s %s %s", e->type, e->owner, e->data ? e->data : "");
+	for (const struct expect *e = tc->absent; e != NULL && e->type != NULL; e++)
+		if (lookup(rs, e) != NULL)
+			fail_msg("unexpected %s %s %s", e->type, e->owner, e->data ? e->data : "");
+	for (size_t i = 0; i < recset_count(rs); i++) {
+		const struct rec *r = recset_get(rs, i);
+		char owner[KNOT_DNAME_TXT_MAXLEN + 1];
+		knot_dname_to_str(owner, r->owner, sizeof(owner));
+		for (const char *const *ip = tc->never; ip != NULL && *ip != NULL; ip++)
+			if (holds_addr(r, *ip))
+				fail_msg("%s holds %s, which other hosts cannot reach", owner, *ip);
+		if (tc->no_ptr && r->type == KNOT_RRTYPE_PTR)
+			fail_msg("PTR at %s", owner);
+	}
+	if (tc->count > 0 && recset_count(rs) != (size_t)tc->count)
+		fail_msg("%zu records, want %d", recset_count(rs), tc->count);
+	recset_free(rs);
+}
+
+/* The advertise address is not on any network of the container's: no prefix with it (a
+ * client is never "on its network"); own addresses on a routable network keep theirs. */
+static void test_export_prefixes(void **state)
+{
+	static const struct container_net nets[] = {
+		{ .name = "bridge", .ipv4 = "172.17.0.9", .ipv4_prefix = 16 },
+		{ .name = "routed",
+		  .ipv4 = "10.0.0.5",
+		  .ipv4_prefix = 24,
+		  .ipv6 = "fd00:10::5",
+		  .ipv6_prefix = 64 },
+	};
+	static const struct container_port port = { 80, false, 8080 };
+	struct container_facts c = { .id = ID26ED,
+				     .name = "web",
+				     .nets = nets,
+				     .nnets = 2,
+				     .ports = &port,
+				     .nports = 1,
+				     .running = true };
+	struct naming_conf conf = base_conf();
+	struct naming_export x = { .advertise = ADV };
+	bool ignored = true;
+	(void)state;
+
+	struct recset *rs = recset_new();
+	assert_non_null(rs);
+	assert_int_equal(naming_export_records(&c, &conf, &x, rs, &ignored), 0);
+	assert_false(ignored);
+	size_t addrs = 0;
+	for (size_t i = 0; i < recset_count(rs); i++) {
+		const struct rec *r = recset_get(rs, i);
+		if (r->type != KNOT_RRTYPE_A && r->type != KNOT_RRTYPE_AAAA)
+			continue;
+		assert_true(holds_addr(r, ADV));
+		assert_int_equal(r->prefix, 0);
+		addrs++;
+	}
+	assert_true(addrs >= 3);
+	recset_free(rs);
+
+	const char *const routable[] = { "routed", NULL };
+	x.routable = routable;
+	rs = recset_new();
+	assert_non_null(rs);
+	assert_int_equal(naming_export_records(&c, &conf, &x, rs, &ignored), 0);
+	assert_false(ignored);
+	const struct rec *a = has_a(rs, "web.docker.", "10.0.0.5");
+	const struct rec *aaaa = has_a(rs, "web.docker.", "fd00:10::5");
+	assert_non_null(a);
+	assert_non_null(aaaa);
+	assert_int_equal(a->prefix, 24);
+	assert_int_equal(aaaa->prefix, 64);
+	recset_free(rs);
+}
+
+/* A container whose every network is routable looks to other hosts as it does here (with
+ * the advertise address for the host's): the table of local cases, run through both. */
+static void test_export_all_routable_is_the_local_view(void **state)
+{
+	size_t compared = 0;
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		const struct naming_case *tc = &cases[k];
+		struct naming_conf conf = tc->conf;
+		struct container_facts c = tc->c;
+		const char *names[16];
+		size_t n = 0;
+		bool named = true;
+
+		if (c.network_mode != NULL && strcmp(c.network_mode, "host") == 0)
+			continue; /* the host's address: another test */
+		for (size_t i = 0; c.nets != NULL && i < c.nnets; i++) {
+			if (c.nets[i].name == NULL || n + 1 >= sizeof(names) / sizeof(names[0]))
+				named = false;
+			else
+				names[n++] = c.nets[i].name;
+		}
+		names[n] = NULL;
+		if (!named)
+			continue;
+		if (conf.domain == NULL)
+			conf.domain = "docker";
+		if (conf.environment == NULL)
+			conf.environment = "";
+		c.running = !tc->stopped;
+		struct naming_export x = { .advertise = conf.host_ip, .routable = names };
+		struct recset *local = recset_new(), *exp = recset_new();
+		assert_non_null(local);
+		assert_non_null(exp);
+		bool li = false, xi = false;
+		assert_int_equal(naming_records(&c, &conf, local, &li), 0);
+		assert_int_equal(naming_export_records(&c, &conf, &x, exp, &xi), 0);
+		if (li) {
+			assert_true(xi);
+		} else if (xi) {
+			/* ignored for export: nothing of its own to reach, so what it answers
+			 * here can only be joyride names, at the host's address */
+			for (size_t i = 0; i < recset_count(local); i++)
+				if (conf.host_ip == NULL ||
+				    !holds_addr(recset_get(local, i), conf.host_ip))
+					fail_msg("%s: ignored for export", tc->name);
+		} else {
+			if (recset_count(local) != recset_count(exp))
+				fail_msg("%s: %zu records here, %zu exported", tc->name,
+					 recset_count(local), recset_count(exp));
+			for (size_t i = 0; i < recset_count(local); i++) {
+				const struct rec *p = recset_get(local, i), *q = recset_get(exp, i);
+				if (!knot_dname_is_equal(p->owner, q->owner) ||
+				    p->type != q->type || p->ttl != q->ttl ||
+				    p->rdlen != q->rdlen || p->prefix != q->prefix ||
+				    memcmp(p->rdata, q->rdata, p->rdlen) != 0)
+					fail_msg("%s: record %zu differs", tc->name, i);
+			}
+			compared++;
+		}
+		recset_free(local);
+		recset_free(exp);
+	}
+	print_message("%zu cases compared\n", compared);
+	assert_true(compared > 40);
+}
+
+static void test_export_bad_args(void **state)
+{
+	struct container_facts c = { .id = ID0949, .name = "web", .running = true };
+	struct naming_conf conf = base_conf();
+	struct naming_export x = { .advertise = ADV };
+	struct recset *rs = recset_new();
+	bool ignored = true;
+
+	(void)state;
+	assert_non_null(rs);
+	assert_int_equal(naming_export_records(&c, &conf, NULL, rs, &ignored), -EINVAL);
+	assert_false(ignored);
+	assert_int_equal(naming_export_records(NULL, &conf, &x, rs, &ignored), -EINVAL);
+	assert_int_equal(naming_export_records(&c, NULL, &x, rs, &ignored), -EINVAL);
+	assert_int_equal(naming_export_records(&c, &conf, &x, NULL, &ignored), -EINVAL);
+	assert_int_equal(naming_export_records(&c, &conf, &x, rs, NULL), -EINVAL);
+	assert_int_equal(naming_export_records(&c, &conf, NULL, rs, NULL), -EINVAL);
+	assert_int_equal(recset_count(rs), 0);
+	recset_free(rs);
+}
+
 int main(void)
 {
 	enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
-	struct CMUnitTest tests[NCASES + 4];
+	enum { NXCASES = sizeof(export_cases) / sizeof(export_cases[0]) };
+	struct CMUnitTest tests[NCASES + NXCASES + 7];
 	size_t n = 0;
 
 	for (size_t i = 0; i < NCASES; i++) {
@@ -1164,5 +1702,14 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_many_aliases);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_huge_labels);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_args);
+	for (size_t i = 0; i < NXCASES; i++) {
+		struct CMUnitTest t = { export_cases[i].name, run_export_case, NULL, NULL,
+					(void *)&export_cases[i] };
+		tests[n++] = t;
+	}
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_export_prefixes);
+	tests[n++] =
+		(struct CMUnitTest)cmocka_unit_test(test_export_all_routable_is_the_local_view);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_export_bad_args);
 	return _cmocka_run_group_tests("naming", tests, n, NULL, NULL);
 }

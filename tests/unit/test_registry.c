@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -206,6 +207,247 @@ static void test_siblings_with_one_hash(void **state)
 	registry_free(r);
 }
 
+/* ---- export sets: what other nodes see of an origin --------------------- */
+
+/* Allocation failures: this test is linked with --wrap=malloc,calloc,realloc (as
+ * test_snapincr), so that berth's own code can be made to fail its next allocation. */
+static long fail_countdown; /* 0 = never fail */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+
+static bool fail_now(void)
+{
+	return fail_countdown > 0 && --fail_countdown == 0;
+}
+
+void *__wrap_malloc(size_t n);
+void *__wrap_malloc(size_t n)
+{
+	return fail_now() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return fail_now() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n)
+{
+	return fail_now() ? NULL : __real_realloc(p, n);
+}
+
+/* Does the set hold an A at owner? */
+static bool holds(const struct recset *rs, const char *owner)
+{
+	uint8_t want[KNOT_DNAME_MAXLEN];
+	assert_non_null(knot_dname_from_str(want, owner, sizeof(want)));
+	knot_dname_to_lower(want);
+	for (size_t i = 0; rs != NULL && i < recset_count(rs); i++)
+		if (knot_dname_is_equal(recset_get(rs, i)->owner, want))
+			return true;
+	return false;
+}
+
+struct latest {
+	const char *origin;
+	const struct recset *rs;
+};
+
+static void latest_of(void *arg, enum origin_kind kind, const char *origin, const struct recset *rs)
+{
+	struct latest *l = arg;
+	(void)kind;
+	if (strcmp(origin, l->origin) == 0)
+		l->rs = rs;
+}
+
+/* The records registry_foreach gives for origin ("<kind>:<name>"), or NULL. */
+static const struct recset *records_of(struct registry *r, const char *origin)
+{
+	struct latest l = { origin, NULL };
+	registry_foreach(r, latest_of, &l);
+	return l.rs;
+}
+
+static void test_export_beside_the_records(void **state)
+{
+	struct registry *r = reg_new();
+	struct seen s = { 0 };
+	assert_int_equal(registry_observe(r, observer, &s), 0);
+
+	/* unknown origins have no export, whatever their kind */
+	assert_null(registry_export(r, ORIGIN_DOCKER, "c1"));
+
+	struct recset *rs = one("web.docker", "172.17.0.9");
+	struct recset *ex = one("web.docker", "192.0.2.50");
+	assert_int_equal(recset_add_addr(ex, "only-exported.docker", "192.0.2.50", 10), 0);
+	assert_int_equal(registry_set_view(r, ORIGIN_DOCKER, "c1", rs, ex), 0);
+	assert_string_equal(s.log, "docker:c1;"); /* observers are told as by registry_set */
+	assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "c1"), ex);
+	assert_ptr_equal(records_of(r, "docker:c1"), rs); /* this node answers its records */
+	assert_true(holds(registry_export(r, ORIGIN_DOCKER, "c1"), "only-exported.docker"));
+	assert_false(holds(records_of(r, "docker:c1"), "only-exported.docker"));
+	assert_null(registry_export(r, ORIGIN_HOSTS, "c1"));
+	assert_null(registry_export(r, ORIGIN_DOCKER, "c2"));
+	assert_null(registry_export(r, ORIGIN_DOCKER, "c"));
+	assert_null(registry_export(r, ORIGIN_DOCKER, "c10"));
+	assert_int_equal(registry_origin_count(r), 1);
+
+	/* the snapshot holds the records, never the export */
+	assert_int_equal(registry_publish(r), 0);
+	rcu_read_lock();
+	assert_non_null(find(r, "web.docker"));
+	assert_null(find(r, "only-exported.docker"));
+	rcu_read_unlock();
+	assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "c1"), ex);
+
+	/* export NULL: the records themselves; the old export is freed (ASan's leak check) */
+	rs = one("web.docker", "172.17.0.10");
+	assert_int_equal(registry_set_view(r, ORIGIN_DOCKER, "c1", rs, NULL), 0);
+	assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "c1"), rs);
+	/* and an export again, replaced by another before any publish */
+	rs = one("web.docker", "172.17.0.11");
+	ex = one("web.docker", "192.0.2.51");
+	assert_int_equal(registry_set_view(r, ORIGIN_DOCKER, "c1", rs, ex), 0);
+	assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "c1"), ex);
+	rs = one("web.docker", "172.17.0.12");
+	ex = one("web.docker", "192.0.2.52");
+	assert_int_equal(registry_set_view(r, ORIGIN_DOCKER, "c1", rs, ex), 0);
+	assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "c1"), ex);
+	assert_ptr_equal(records_of(r, "docker:c1"), rs);
+	/* registry_set is registry_set_view without an export: the last one goes */
+	rs = one("web.docker", "172.17.0.13");
+	assert_int_equal(registry_set(r, ORIGIN_DOCKER, "c1", rs), 0);
+	assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "c1"), rs);
+	ex = one("web.docker", "192.0.2.53");
+	assert_int_equal(
+		registry_set_view(r, ORIGIN_DOCKER, "c1", one("web.docker", "172.17.0.14"), ex), 0);
+	assert_int_equal(registry_publish(r), 0);
+	assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "c1"), ex);
+
+	/* a second origin's export is its own */
+	struct recset *ex2 = one("db.docker", "192.0.2.50");
+	assert_int_equal(
+		registry_set_view(r, ORIGIN_DOCKER, "c2", one("db.docker", "172.17.0.20"), ex2), 0);
+	assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "c2"), ex2);
+	assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "c1"), ex);
+
+	/* removing an origin removes both, published or not */
+	assert_int_equal(registry_set(r, ORIGIN_DOCKER, "c1", NULL), 0);
+	assert_null(registry_export(r, ORIGIN_DOCKER, "c1"));
+	assert_null(records_of(r, "docker:c1"));
+	assert_int_equal(registry_set_view(r, ORIGIN_DOCKER, "c2", NULL, NULL), 0);
+	assert_null(registry_export(r, ORIGIN_DOCKER, "c2"));
+	assert_int_equal(registry_origin_count(r), 0);
+	assert_int_equal(registry_publish(r), 0);
+	rcu_read_lock();
+	assert_null(find(r, "web.docker"));
+	assert_null(find(r, "db.docker"));
+	rcu_read_unlock();
+	assert_null(registry_export(r, ORIGIN_DOCKER, "c1"));
+
+	/* no records but an export: a removal, the export freed (nothing else holds it) */
+	assert_int_equal(
+		registry_set_view(r, ORIGIN_DOCKER, "c3", NULL, one("x.docker", "192.0.2.50")), 0);
+	assert_null(registry_export(r, ORIGIN_DOCKER, "c3"));
+	assert_int_equal(registry_set_view(r, ORIGIN_DOCKER, "c4", one("y.docker", "172.17.0.30"),
+					   one("y.docker", "192.0.2.50")),
+			 0);
+	assert_int_equal(
+		registry_set_view(r, ORIGIN_DOCKER, "c4", NULL, one("y.docker", "192.0.2.51")), 0);
+	assert_null(registry_export(r, ORIGIN_DOCKER, "c4"));
+	assert_int_equal(registry_origin_count(r), 0);
+	/* and set again after the removal, before a publish */
+	ex = one("y.docker", "192.0.2.52");
+	assert_int_equal(
+		registry_set_view(r, ORIGIN_DOCKER, "c4", one("y.docker", "172.17.0.31"), ex), 0);
+	assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "c4"), ex);
+	assert_int_equal(registry_origin_count(r), 1);
+	/* freeing the registry frees the exports it holds (ASan's leak check) */
+	registry_free(r);
+}
+
+/* A set that fails (out of memory) keeps the origin's records and export as they were, frees
+ * what it was given and tells nobody. The allocation a set can fail on is the growth of the
+ * list of changed origins: the other origins changed since the publish fill it first. */
+static void test_failed_set_keeps_what_was_there(void **state)
+{
+	unsigned failed = 0;
+	for (int k = 0; k < 300; k++) {
+		struct registry *r = reg_new();
+		struct seen s = { 0 };
+		assert_int_equal(registry_observe(r, observer, &s), 0);
+		struct recset *rs = one("web.docker", "172.17.0.9");
+		struct recset *ex = one("web.docker", "192.0.2.50");
+		assert_int_equal(registry_set_view(r, ORIGIN_DOCKER, "x", rs, ex), 0);
+		assert_int_equal(registry_publish(r), 0);
+		for (int i = 0; i < k; i++) {
+			char name[16];
+			snprintf(name, sizeof(name), "o%d", i);
+			assert_int_equal(
+				registry_set(r, ORIGIN_TEST, name, one("o.docker", "10.0.0.1")), 0);
+		}
+		unsigned told = s.n;
+		struct recset *rs2 = one("web2.docker", "172.17.0.10");
+		struct recset *ex2 = one("web2.docker", "192.0.2.51");
+		fail_countdown = 1;
+		int ret = registry_set_view(r, ORIGIN_DOCKER, "x", rs2, ex2);
+		fail_countdown = 0;
+		if (ret != 0) {
+			assert_int_equal(ret, -ENOMEM);
+			failed++;
+			/* rs2 and ex2 are freed (ASan would see them leak) */
+			assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "x"), ex);
+			assert_ptr_equal(records_of(r, "docker:x"), rs);
+			assert_int_equal(s.n, told);
+			assert_int_equal(registry_origin_count(r), 1 + (size_t)k);
+			/* and what is there is published as before */
+			assert_int_equal(registry_publish(r), 0);
+			rcu_read_lock();
+			assert_non_null(find(r, "web.docker"));
+			assert_null(find(r, "web2.docker"));
+			rcu_read_unlock();
+			assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "x"), ex);
+			/* the next set works */
+			rs2 = one("web2.docker", "172.17.0.10");
+			ex2 = one("web2.docker", "192.0.2.51");
+			assert_int_equal(registry_set_view(r, ORIGIN_DOCKER, "x", rs2, ex2), 0);
+		}
+		assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "x"), ex2);
+		assert_ptr_equal(records_of(r, "docker:x"), rs2);
+		registry_free(r);
+	}
+	assert_true(failed > 0);
+
+	/* a new origin whose set fails leaves nothing behind, at any allocation */
+	for (long nth = 1; nth < 6; nth++) {
+		struct registry *r = reg_new();
+		assert_int_equal(registry_set(r, ORIGIN_DOCKER, "old", one("a.docker", "10.0.0.1")),
+				 0);
+		struct recset *rs = one("web.docker", "172.17.0.9");
+		struct recset *ex = one("web.docker", "192.0.2.50");
+		fail_countdown = nth;
+		int ret = registry_set_view(r, ORIGIN_DOCKER, "new", rs, ex);
+		fail_countdown = 0;
+		if (ret != 0) {
+			assert_int_equal(ret, -ENOMEM);
+			assert_null(registry_export(r, ORIGIN_DOCKER, "new"));
+			assert_null(records_of(r, "docker:new"));
+			assert_int_equal(registry_origin_count(r), 1);
+		} else {
+			assert_ptr_equal(registry_export(r, ORIGIN_DOCKER, "new"), ex);
+		}
+		assert_non_null(registry_export(r, ORIGIN_DOCKER, "old"));
+		assert_int_equal(registry_publish(r), 0);
+		registry_free(r);
+	}
+	(void)state;
+}
+
 static int setup(void **state)
 {
 	rcu_register_thread();
@@ -226,6 +468,8 @@ int main(void)
 		cmocka_unit_test(test_serials_grow),
 		cmocka_unit_test(test_emptied_child_set_is_freed),
 		cmocka_unit_test(test_siblings_with_one_hash),
+		cmocka_unit_test(test_export_beside_the_records),
+		cmocka_unit_test(test_failed_set_keeps_what_was_there),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
