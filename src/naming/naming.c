@@ -29,6 +29,7 @@ struct ctx {
 	size_t nips;
 	const struct naming_export *x; /* NULL: this node's own view */
 	bool via_node;                 /* export: reached through the node's address, not its own */
+	bool host_net;                 /* network mode host: its ports are the node's */
 };
 
 /* One label from in[0..len): lowercase [a-z0-9-], any other byte (or UTF-8
@@ -319,7 +320,7 @@ static int put_list(struct ctx *x, const char *list, const char *ip)
 static uint16_t reach_port(const struct ctx *x, const struct container_facts *c, uint16_t port,
 			   bool udp)
 {
-	if (!x->via_node)
+	if (!x->via_node || x->host_net)
 		return port;
 	for (size_t i = 0; c->ports != NULL && i < c->nports; i++)
 		if (c->ports[i].port == port && c->ports[i].udp == udp &&
@@ -442,6 +443,7 @@ static int gather_ips(struct ctx *x, const struct container_facts *c,
 	if (*host_mode) {
 		ip_push(x, cap, x->x != NULL ? x->x->advertise : conf->host_ip, 0);
 		x->via_node = x->x != NULL;
+		x->host_net = true;
 		return 0;
 	}
 	for (size_t i = 0; i < c->nnets; i++) {

@@ -1202,7 +1202,7 @@ static const struct export_case export_cases[] = {
 	{
 		.name = "export: a published port: the advertise address at every name, SRV with "
 			"the host port, no PTR",
-		.c = { XWEB, PORTS({ 80, false, 8080 }, { 443, false, 0 }) },
+		.c = { XWEB, PORTS({ 80, false, 8080, NULL }, { 443, false, 0, NULL }) },
 		.x = { .advertise = ADV },
 		WANT({ "A", "web.docker.", ADV, false, 0 },
 		     { "A", "web.nginx.docker.", ADV, false, 0 },
@@ -1222,7 +1222,7 @@ static const struct export_case export_cases[] = {
 	{
 		.name = "export: a published udp port gives _udp, a tcp one of the same number does "
 			"not",
-		.c = { XWEB, PORTS({ 53, true, 5353 }, { 53, false, 0 }) },
+		.c = { XWEB, PORTS({ 53, true, 5353, NULL }, { 53, false, 0, NULL }) },
 		.x = { .advertise = ADV },
 		WANT({ "A", "web.docker.", ADV, false, 0 },
 		     { "SRV", "_53._udp.web.docker.", "0 0 5353 web.docker.", false, 0 }),
@@ -1232,7 +1232,7 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: an IPv6 advertise address gives AAAA",
-		.c = { XWEB, PORTS({ 80, false, 8080 }) },
+		.c = { XWEB, PORTS({ 80, false, 8080, NULL }) },
 		.x = { .advertise = "2001:db8::50" },
 		WANT({ "A", "web.docker.", "2001:db8::50", false, 0 },
 		     { "SRV", "_80._tcp.web.docker.", "0 0 8080 web.docker.", false, 0 }),
@@ -1242,7 +1242,7 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: no published port, no routable network: ignored",
-		.c = { XWEB, PORTS({ 80, false, 0 }) },
+		.c = { XWEB, PORTS({ 80, false, 0, NULL }) },
 		.x = { .advertise = ADV },
 		.ignored = true,
 	},
@@ -1254,13 +1254,13 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: a published port but no advertise address: ignored",
-		.c = { XWEB, PORTS({ 80, false, 8080 }) },
+		.c = { XWEB, PORTS({ 80, false, 8080, NULL }) },
 		.x = { .advertise = NULL },
 		.ignored = true,
 	},
 	{
 		.name = "export: unreachable: the advertise address, no SRV for unpublished ports",
-		.c = { XWEB, PORTS({ 80, false, 0 }, { 53, true, 0 }),
+		.c = { XWEB, PORTS({ 80, false, 0, NULL }, { 53, true, 0, NULL }),
 		       LABELS({ "berth.srv.http", "80" }) },
 		.x = { .advertise = ADV, .unreachable = true },
 		WANT({ "A", "web.docker.", ADV, false, 0 },
@@ -1276,7 +1276,7 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: unreachable with one port published: SRV for that one only",
-		.c = { XWEB, PORTS({ 80, false, 0 }, { 443, false, 8443 }) },
+		.c = { XWEB, PORTS({ 80, false, 0, NULL }, { 443, false, 8443, NULL }) },
 		.x = { .advertise = ADV, .unreachable = true },
 		WANT({ "SRV", "_443._tcp.web.docker.", "0 0 8443 web.docker.", false, 0 }),
 		ABSENT({ "ANY", "_80._tcp.web.docker.", NULL, false, 0 }),
@@ -1290,7 +1290,7 @@ static const struct export_case export_cases[] = {
 		       .name = "web",
 		       .network_mode = "none",
 		       NETS({ .name = "none" }),
-		       PORTS({ 80, false, 0 }) },
+		       PORTS({ 80, false, 0, NULL }) },
 		.x = { .advertise = ADV, .unreachable = true },
 		.ignored = true,
 	},
@@ -1299,14 +1299,14 @@ static const struct export_case export_cases[] = {
 		.c = { .id = ID26ED,
 		       .name = "sidecar",
 		       .network_mode = "container:" ID0949,
-		       PORTS({ 80, false, 8080 }) },
+		       PORTS({ 80, false, 8080, NULL }) },
 		.x = { .advertise = ADV, .unreachable = true },
 		.ignored = true,
 	},
 	{
 		.name = "export: a routable network: its own address there, PTR, its aliases; not "
 			"the others",
-		.c = { XWEB2, PORTS({ 80, false, 8080 }) },
+		.c = { XWEB2, PORTS({ 80, false, 8080, NULL }) },
 		.x = { .advertise = ADV, ROUTABLE("routed") },
 		WANT({ "A", "web.docker.", "10.0.0.5", false, 0 },
 		     { "A", "web.docker.", "fd00:10::5", false, 0 },
@@ -1349,7 +1349,7 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: a routable network left out by --network: through the node",
-		.c = { XWEB2, PORTS({ 80, false, 8080 }) },
+		.c = { XWEB2, PORTS({ 80, false, 8080, NULL }) },
 		.conf = { NETWORKS("bridge") },
 		.x = { .advertise = ADV, ROUTABLE("routed") },
 		WANT({ "A", "web.docker.", ADV, false, 0 },
@@ -1362,7 +1362,7 @@ static const struct export_case export_cases[] = {
 	{
 		.name = "export: a routable network only in name: a container not on it goes "
 			"through the node",
-		.c = { XWEB, PORTS({ 80, false, 8080 }) },
+		.c = { XWEB, PORTS({ 80, false, 8080, NULL }) },
 		.x = { .advertise = ADV, ROUTABLE("routed") },
 		WANT({ "A", "web.docker.", ADV, false, 0 }),
 		NEVER("172.17.0.9"),
@@ -1398,7 +1398,7 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: joyride.host.name answers the advertise address",
-		.c = { XWEB, PORTS({ 80, false, 8080 }),
+		.c = { XWEB, PORTS({ 80, false, 8080, NULL }),
 		       LABELS({ "joyride.host.name", "app.example.com, API.example.com" }) },
 		.conf = { .host_ip = HOSTIP },
 		.x = { .advertise = ADV },
@@ -1424,7 +1424,7 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: berth.srv labels carry the host port; unpublished ones dropped",
-		.c = { XWEB, PORTS({ 80, false, 8080 }, { 53, true, 5353 }, { 9000, false, 0 }),
+		.c = { XWEB, PORTS({ 80, false, 8080, NULL }, { 53, true, 5353, NULL }, { 9000, false, 0, NULL }),
 		       LABELS({ "berth.srv.http", "80" }, { "berth.srv.dns", "53/udp" },
 			      { "berth.srv.dnstcp", "53/tcp" }, { "berth.srv.admin", "9000" },
 			      { "berth.srv.other", "81" }, { "berth.srv.bad", "abc" }) },
@@ -1446,7 +1446,7 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: berth.srv labels on a routable container keep the container port",
-		.c = { XWEB2, PORTS({ 80, false, 8080 }),
+		.c = { XWEB2, PORTS({ 80, false, 8080, NULL }),
 		       LABELS({ "berth.srv.http", "80" }, { "berth.srv.admin", "9000" }) },
 		.x = { .advertise = ADV, ROUTABLE("routed") },
 		WANT({ "SRV", "_http._tcp.web.docker.", "0 0 80 web.docker.", false, 0 },
@@ -1456,7 +1456,7 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: berth.alias and compose names answer the advertise address",
-		.c = { XWEB, PORTS({ 80, false, 8080 }),
+		.c = { XWEB, PORTS({ 80, false, 8080, NULL }),
 		       LABELS({ "berth.alias", "www.example.org" },
 			      { "com.docker.compose.project", "shop" },
 			      { "com.docker.compose.service", "front" },
@@ -1470,13 +1470,13 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: an ignored container is ignored here too",
-		.c = { XWEB2, PORTS({ 80, false, 8080 }), LABELS({ "berth.ignore", "true" }) },
+		.c = { XWEB2, PORTS({ 80, false, 8080, NULL }), LABELS({ "berth.ignore", "true" }) },
 		.x = { .advertise = ADV, ROUTABLE("routed"), .unreachable = true },
 		.ignored = true,
 	},
 	{
 		.name = "export: an unhealthy container is ignored here too",
-		.c = { XWEB, PORTS({ 80, false, 8080 }), .health = HEALTH_UNHEALTHY },
+		.c = { XWEB, PORTS({ 80, false, 8080, NULL }), .health = HEALTH_UNHEALTHY },
 		.x = { .advertise = ADV },
 		.ignored = true,
 	},
@@ -1555,7 +1555,7 @@ static void test_export_prefixes(void **state)
 		  .ipv6 = "fd00:10::5",
 		  .ipv6_prefix = 64 },
 	};
-	static const struct container_port port = { 80, false, 8080 };
+	static const struct container_port port = { 80, false, 8080, NULL };
 	struct container_facts c = { .id = ID26ED,
 				     .name = "web",
 				     .nets = nets,
