@@ -316,6 +316,52 @@ static int set_tls_key(void *conf, const struct optparse_opt *o, const char *v, 
 	return set_file(&c->docker_tls_key, v, why, n);
 }
 
+static int set_http_domain(void *conf, const struct optparse_opt *o, const char *v, char *why,
+			   size_t n)
+{
+	struct serve_conf *c = conf;
+	char d[256];
+	size_t len = strlen(v);
+	if (len > 0 && v[len - 1] == '.')
+		len--;
+	if (len == 0 || len >= sizeof(d))
+		return optparse_why(why, n, "is not a domain name");
+	for (size_t i = 0; i < len; i++) {
+		char ch = (char)tolower((unsigned char)v[i]);
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		      (ch == '.' && i > 0 && d[i - 1] != '.')))
+			return optparse_why(why, n, "is not a domain name");
+		d[i] = ch;
+	}
+	d[len] = '\0';
+	if (strcmp(d, c->domain) == 0)
+		return optparse_why(why, n, "is --domain: choose another domain for HTTP names");
+	return optparse_set_str(&c->http_domain, d, why, n);
+}
+
+static int set_proxy_address(void *conf, const struct optparse_opt *o, const char *v, char *why,
+			     size_t n)
+{
+	struct serve_conf *c = conf;
+	if (!is_ip(v))
+		return optparse_why(why, n, "is not an IPv4 or IPv6 address");
+	if (strv_push(&c->proxy_addrs, v) != 0)
+		return optparse_why(why, n, "could not be stored: out of memory");
+	return 0;
+}
+
+static int set_haproxy_socket(void *conf, const struct optparse_opt *o, const char *v, char *why,
+			      size_t n)
+{
+	struct serve_conf *c = conf;
+	if (v[0] != '/' && strchr(v, ':') == NULL)
+		return optparse_why(why, n,
+				    "is not a socket path (/run/haproxy/berth.sock) or ADDR:PORT");
+	if (strv_push(&c->haproxy_sockets, v) != 0)
+		return optparse_why(why, n, "could not be stored: out of memory");
+	return 0;
+}
+
 /* A FILE option whose char * field is at o->off. */
 static int set_file_at(void *conf, const struct optparse_opt *o, const char *v, char *why, size_t n)
 {
@@ -620,6 +666,41 @@ static const struct optparse_opt opts[] = {
 		  "published port) too, with the --advertise address.",
 	  .kind = OPTPARSE_FLAG,
 	  AT(publish_unreachable) },
+	{ .name = "http-domain",
+	  .arg = "DOMAIN",
+	  .def = "(off)",
+	  .help = "Answer <name>.DOMAIN with the proxy's address for containers that offer HTTP "
+		  "or TLS, and route them through HAProxy.",
+	  .kind = OPTPARSE_FUNC,
+	  .set = set_http_domain },
+	{ .name = "proxy-address",
+	  .arg = "ADDR",
+	  .def = "--advertise, else --host-ip",
+	  .help = "Where the HAProxy that berth drives listens: what HTTP names answer "
+		  "(repeatable).",
+	  .kind = OPTPARSE_FUNC,
+	  .repeat = true,
+	  .set = set_proxy_address },
+	{ .name = "haproxy-socket",
+	  .arg = "PATH|ADDR:PORT",
+	  .def = "(none: names only)",
+	  .help = "HAProxy Runtime API (stats socket, level admin) to keep in step "
+		  "(repeatable).",
+	  .kind = OPTPARSE_FUNC,
+	  .repeat = true,
+	  .set = set_haproxy_socket },
+	{ .name = "http-auto",
+	  .def = "off",
+	  .help = "Route a container exposing exactly one of 80, 8080, 8000, 3000, 5000 without "
+		  "a label.",
+	  .kind = OPTPARSE_FLAG,
+	  AT(http_auto) },
+	{ .name = "proxy-to-container-ip",
+	  .def = "off",
+	  .help = "Let the proxy reach containers at their own address when no port is "
+		  "published.",
+	  .kind = OPTPARSE_FLAG,
+	  AT(proxy_to_container_ip) },
 	{ .name = "api-token",
 	  .arg = "TOKEN",
 	  .def = "(none: the HTTP API is read-only)",
@@ -814,6 +895,9 @@ void conf_clear(struct serve_conf *c)
 	free(c->etcd_password);
 	free(c->etcd_prefix);
 	strv_clear(&c->routable);
+	free(c->http_domain);
+	strv_clear(&c->proxy_addrs);
+	strv_clear(&c->haproxy_sockets);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -62,6 +62,12 @@ struct serve_conf {
 	struct strv routable;                 /* --routable-network NAME, repeatable */
 	unsigned publish;                     /* --publish: PUBLISH_* bits */
 	bool publish_unreachable;             /* --publish-unreachable */
+	/* HTTP and TLS routing through HAProxy (with --http-domain). */
+	char *http_domain;           /* --http-domain, NULL: off; lowercase, no final dot */
+	struct strv proxy_addrs;     /* --proxy-address, repeatable */
+	struct strv haproxy_sockets; /* --haproxy-socket PATH|ADDR:PORT, repeatable */
+	bool http_auto;              /* --http-auto */
+	bool proxy_to_container_ip;  /* --proxy-to-container-ip */
 };
 
 /* --publish kinds. */

@@ -14,6 +14,7 @@
 #include "conf/options.h"
 #include "forward/forward.h"
 #include "http/http.h"
+#include "routing/router.h"
 #include "server/answer_loop.h"
 #include "server/serve.h"
 #include "server/server.h"
@@ -48,6 +49,7 @@ struct serve {
 	struct http_server *http;
 	struct cluster *cluster;     /* with --etcd; also in sources */
 	struct naming_export export; /* what other hosts see of containers */
+	struct router *router;       /* with --http-domain; also in sources */
 	bool stopping;
 	int rc;           /* the exit code once the loop ends */
 	char host_ip[64]; /* --host-ip, or detected; "" = unknown */
@@ -164,6 +166,10 @@ static int start_docker(struct serve *s)
 			.networks = c->networks.n > 0 ? (const char *const *)c->networks.v : NULL,
 		},
 	};
+	if (s->router != NULL) {
+		dc.on_facts = router_container;
+		dc.facts_arg = s->router;
+	}
 	if (c->etcd.n > 0 && (c->publish & PUBLISH_DOCKER)) {
 		s->export = (struct naming_export){
 			.advertise = advertise_address(s),
@@ -180,6 +186,41 @@ static int start_docker(struct serve *s)
 		return ret;
 	}
 	return ds != NULL ? add_source(s, &docker_source_ops, ds) : 0;
+}
+
+/* HTTP and TLS routing, with --http-domain: before Docker, which tells it of containers. */
+static int start_router(struct serve *s)
+{
+	const struct serve_conf *c = &s->conf;
+	if (c->http_domain == NULL)
+		return 0;
+	const char *proxy[1] = { advertise_address(s) };
+	struct router_conf rc = {
+		.rc = {
+			.domain = c->http_domain,
+			.auto_port = c->http_auto,
+			.node_addr = advertise_address(s),
+			.routable = c->routable.n > 0 ? (const char *const *)c->routable.v : NULL,
+			.to_container_ip = c->proxy_to_container_ip,
+		},
+		.proxy_addrs = c->proxy_addrs.n > 0 ? (const char *const *)c->proxy_addrs.v : proxy,
+		.n_proxy_addrs = c->proxy_addrs.n > 0 ? c->proxy_addrs.n : proxy[0] != NULL,
+		.sockets = (const char *const *)c->haproxy_sockets.v,
+		.n_sockets = c->haproxy_sockets.n,
+		.ttl = c->ttl,
+	};
+	if (rc.n_proxy_addrs == 0)
+		log_warn("http",
+			 "no proxy address (set --proxy-address or --advertise): names under "
+			 "%s get no address",
+			 c->http_domain);
+	char err[512];
+	int ret = router_new(s->base, s->reg, &rc, &s->router, err, sizeof(err));
+	if (ret < 0) {
+		log_error("http", "%s", err);
+		return ret;
+	}
+	return add_source(s, &router_source_ops, s->router);
 }
 
 static void cluster_fatal(void *arg, int code)
@@ -239,6 +280,8 @@ static int start_sources(struct serve *s)
 	char err[512];
 	int ret;
 
+	if ((ret = start_router(s)) < 0)
+		return ret;
 	if (!c->docker_none && (ret = start_docker(s)) < 0)
 		return ret;
 	for (size_t i = 0; i < c->hosts_dirs.n; i++) {
@@ -411,6 +454,7 @@ int serve_main(int argc, char **argv)
 	char nsbuf[64];
 	struct registry_params rp = {
 		.domain = s.conf.domain,
+		.domain2 = s.conf.http_domain,
 		.ns_ip = ns_address(&s.conf, nsbuf, sizeof(nsbuf)),
 		.ttl = s.conf.ttl,
 		.negative_ttl = s.conf.negative_ttl,

@@ -43,6 +43,8 @@ struct registry {
 	struct observer *observers;
 	size_t nobservers;
 	uint8_t apex[KNOT_DNAME_MAXLEN];
+	uint8_t apex2[KNOT_DNAME_MAXLEN]; /* the second zone's, when domain2 */
+	char *domain2;
 	char *domain;
 	char *ns_ip;
 	uint32_t ttl, negative_ttl;
@@ -53,6 +55,7 @@ struct registry {
 static const char *const kind_names[ORIGIN_KINDS] = {
 	[ORIGIN_DOCKER] = "docker", [ORIGIN_HOSTS] = "hosts", [ORIGIN_RECORDS] = "records",
 	[ORIGIN_MANUAL] = "manual", [ORIGIN_NODE] = "node",   [ORIGIN_TEST] = "test",
+	[ORIGIN_HTTP] = "http",
 };
 
 const char *origin_kind_name(enum origin_kind kind)
@@ -77,6 +80,13 @@ struct registry *registry_new(const struct registry_params *p)
 		return NULL;
 	}
 	knot_dname_to_lower(r->apex);
+	if (p->domain2 != NULL &&
+	    ((r->domain2 = strdup(p->domain2)) == NULL ||
+	     knot_dname_from_str(r->apex2, r->domain2, sizeof(r->apex2)) == NULL)) {
+		registry_free(r);
+		return NULL;
+	}
+	knot_dname_to_lower(r->apex2);
 	return r;
 }
 
@@ -106,6 +116,7 @@ void registry_free(struct registry *r)
 	recset_free(r->zone);
 	free(r->observers);
 	free(r->domain);
+	free(r->domain2);
 	free(r->ns_ip);
 	free(r);
 }
@@ -242,12 +253,10 @@ int registry_observe(struct registry *r, registry_observer_fn fn, void *arg)
 	return 0;
 }
 
-/* SOA, NS and the name server's address at the apex of berth's domain. */
-static struct recset *zone_records(struct registry *r, uint32_t serial)
+/* SOA and NS of one zone into rs. */
+static int add_zone(struct registry *r, struct recset *rs, const char *domain, const uint8_t *apex,
+		    uint32_t serial)
 {
-	struct recset *rs = recset_new();
-	if (rs == NULL)
-		return NULL;
 	char ns[KNOT_DNAME_TXT_MAXLEN + 8], mbox[KNOT_DNAME_TXT_MAXLEN + 16];
 	snprintf(ns, sizeof(ns), "ns.%s.", r->domain);
 	snprintf(mbox, sizeof(mbox), "hostmaster.%s.", r->domain);
@@ -263,9 +272,24 @@ static struct recset *zone_records(struct registry *r, uint32_t serial)
 		p[3] = (uint8_t)times[i];
 		p += 4;
 	}
-	if (recset_add(rs, r->apex, KNOT_RRTYPE_SOA, r->ttl, rdata, (uint16_t)(p - rdata)) != 0 ||
-	    recset_add_name_rr(rs, r->domain, KNOT_RRTYPE_NS, ns, r->ttl) != 0)
+	if (recset_add(rs, apex, KNOT_RRTYPE_SOA, r->ttl, rdata, (uint16_t)(p - rdata)) != 0 ||
+	    recset_add_name_rr(rs, domain, KNOT_RRTYPE_NS, ns, r->ttl) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* SOA, NS and the name server's address at the apex of berth's domain (and of the second
+ * zone's: the same name server). */
+static struct recset *zone_records(struct registry *r, uint32_t serial)
+{
+	struct recset *rs = recset_new();
+	if (rs == NULL)
+		return NULL;
+	if (add_zone(r, rs, r->domain, r->apex, serial) != 0 ||
+	    (r->domain2 != NULL && add_zone(r, rs, r->domain2, r->apex2, serial) != 0))
 		goto fail;
+	char ns[KNOT_DNAME_TXT_MAXLEN + 8];
+	snprintf(ns, sizeof(ns), "ns.%s.", r->domain);
 	if (r->ns_ip != NULL && recset_add_addr(rs, ns, r->ns_ip, r->ttl) != 0)
 		log_warn("registry", "cannot use %s as the address of %s", r->ns_ip, ns);
 	return rs;
@@ -334,8 +358,8 @@ int registry_publish_serial(struct registry *r, uint32_t serial)
 	bool full = r->builder == NULL || snap_builder_broken(r->builder);
 	struct snap_builder *b = r->builder;
 	if (full) {
-		const uint8_t *apexes[1] = { r->apex };
-		if ((b = snap_builder_new(apexes, 1)) == NULL) {
+		const uint8_t *apexes[2] = { r->apex, r->apex2 };
+		if ((b = snap_builder_new(apexes, r->domain2 != NULL ? 2 : 1)) == NULL) {
 			recset_free(zone);
 			return -ENOMEM;
 		}

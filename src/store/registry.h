@@ -10,6 +10,7 @@
 
 struct registry_params {
 	const char *domain;    /* zone apex, e.g. "docker" */
+	const char *domain2;   /* a second zone (--http-domain, e.g. "local"), or NULL */
 	const char *ns_ip;     /* address for ns.<domain>, may be NULL */
 	uint32_t ttl;          /* TTL of SOA/NS */
 	uint32_t negative_ttl; /* SOA minimum */
@@ -23,6 +24,7 @@ enum origin_kind {
 	ORIGIN_MANUAL,  /* a service put over HTTP, by ID */
 	ORIGIN_NODE,    /* another node of the cluster, by name */
 	ORIGIN_TEST,    /* unit tests and fuzzers */
+	ORIGIN_HTTP,    /* the names of HTTP and TLS routes (routing/router.c) */
 	ORIGIN_KINDS
 };
 /* "docker", "hosts", ...: as origins are shown ("docker:<id>"). */

@@ -53,6 +53,8 @@ struct docker_source {
 	struct registry *reg;
 	struct naming_conf naming;
 	const struct naming_export *export;
+	void (*on_facts)(void *arg, const char *id, const struct container_facts *f);
+	void *facts_arg;
 	struct hc_client *client;
 	enum phase phase;
 	struct hc_req *version_req, *stream_req, *list_req, *ping_req;
@@ -163,6 +165,8 @@ static void cancel_inspect(struct docker_source *s, struct ctr *c)
  * re-list tries again. */
 static void ctr_forget(struct docker_source *s, struct ctr *c)
 {
+	if (s->on_facts != NULL)
+		s->on_facts(s->facts_arg, c->id, NULL);
 	cancel_inspect(s, c);
 	if (c->later) {
 		event_free(c->later);
@@ -230,6 +234,8 @@ static void apply(struct docker_source *s, struct ctr *c, const char *body, size
 			ex = NULL;
 		}
 	}
+	if (s->on_facts != NULL && rc == 0)
+		s->on_facts(s->facts_arg, c->id, ignored ? NULL : f);
 	if (rc == 0 && !ignored) {
 		ctr_set(s, c, rs, ex);
 	} else {
@@ -809,6 +815,8 @@ int docker_source_new(struct event_base *base, struct registry *reg,
 	s->reg = reg;
 	s->naming = conf->naming;
 	s->export = conf->export;
+	s->on_facts = conf->on_facts;
+	s->facts_arg = conf->facts_arg;
 	backoff_init(&s->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, 0); /* no jitter, as before */
 	rc = docker_endpoint_client(base, &cc, &s->client, err, errlen);
 	if (rc < 0)

@@ -26,6 +26,10 @@ struct docker_source_conf {
 	/* With a cluster: what other hosts see of each container (naming_export_records), given
 	 * to the registry beside its records; NULL: none. Must outlive the source. */
 	const struct naming_export *export;
+	/* Told each container's facts whenever its records are set (f NULL: it is gone or
+	 * answers nothing): HTTP routing follows containers so. NULL: nobody. */
+	void (*on_facts)(void *arg, const char *id, const struct container_facts *f);
+	void *facts_arg;
 };
 
 /* Time from an event reaching berth to its container's records reaching the

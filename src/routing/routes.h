@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* HTTP and TLS routes (docker highway): which containers a proxy sends which host names to.
+ * Pure: container facts in, routes out, no I/O. A route says "requests for host (and path
+ * prefix), of this kind, go to addr:port", and names the service it belongs to: the routes of
+ * one service's replicas are servers of one backend. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "naming/naming.h"
+
+#define ROUTE_HOST_MAX 253
+#define ROUTE_PATH_MAX 100
+#define ROUTE_SERVICE_MAX 200
+#define ROUTES_MAX 16 /* routes of one container */
+
+enum route_kind { ROUTE_HTTP = 0, ROUTE_TLS = 1 };
+
+struct route {
+	enum route_kind kind;
+	char host[ROUTE_HOST_MAX + 1];       /* "web.local", lowercase, no final dot */
+	char path[ROUTE_PATH_MAX + 1];       /* "" or "/api" (HTTP only) */
+	char service[ROUTE_SERVICE_MAX + 1]; /* replicas share it */
+	char addr[46];                       /* the backend's address */
+	uint16_t port;
+};
+
+struct routing_conf {
+	const char *domain;          /* --http-domain, e.g. "local" */
+	bool auto_port;              /* --http-auto */
+	const char *node_addr;       /* for ports bound to every address: the node's address */
+	const char *const *routable; /* --routable-network (NULL-terminated), may be NULL */
+	bool to_container_ip;        /* --proxy-to-container-ip */
+};
+
+/* The routes of container c into out[0..ROUTES_MAX), their count in *n. Labels:
+ * berth.http.port=<port> (with berth.http.path=<prefix>), berth.tls.port=<port> (SNI
+ * passthrough), berth.http.host=<fqdn>[,...]; with auto_port, a container exposing exactly
+ * one of 80, 8080, 8000, 3000, 5000 is routed on it. Names: <name>.<domain>, compose's
+ * <service>.<project>.<domain>, and berth.http.host's. The backend is the port's published
+ * host port (at its bound address, or node_addr when bound to every address); else the
+ * container's own address on a routable network, or anywhere with to_container_ip; else
+ * none. 0, with every problem (a bad label value, a port nobody can reach) described in
+ * why (empty when none; the container is still routed by what was good). -EINVAL for NULL
+ * arguments. */
+int routes_of_container(const struct container_facts *c, const struct routing_conf *rc,
+			struct route *out, size_t *n, char *why, size_t whylen);
+
+/* Is s a host name a route may carry (1..253 bytes of [a-z0-9-.], labels of 1..63)? */
+bool route_host_ok(const char *s);

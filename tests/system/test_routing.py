@@ -1,0 +1,253 @@
+# SPDX-License-Identifier: MIT
+"""HTTP routing through a real HAProxy that berth drives (docker highway).
+
+HAProxy (Debian's haproxy) runs with a configuration made by
+`berth haproxy-config`, listening on loopback ports only, with its Runtime API
+on a unix socket in the test's directory; it is started and stopped by PID.
+Containers run busybox's httpd with their port published on 127.0.0.1 only
+(-p 127.0.0.1::8080), so HAProxy reaches them through loopback, never through a
+container address. Requests go to HAProxy on 127.0.0.1 with a Host header.
+"""
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import BERTH_BIN, LOOP4, free_port
+from docker_env import IMAGE, dockerd, docker_berth, kit  # noqa: F401
+
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+
+
+def httpd_command(text):
+    return ["sh", "-c", "mkdir -p /www && echo %s > /www/index.html && "
+                        "exec httpd -f -p 8080 -h /www" % text]
+
+
+class HAProxy:
+    def __init__(self, tmp):
+        self.dir = tmp / "haproxy"
+        self.port = free_port(LOOP4)
+        self.tls_port = free_port(LOOP4)
+        self.sock = str(self.dir / "admin.sock")
+        r = subprocess.run([BERTH_BIN, "haproxy-config", "--dir", str(self.dir),
+                            "--bind", "%s:%d" % (LOOP4, self.port),
+                            "--tls-bind", "%s:%d" % (LOOP4, self.tls_port),
+                            "--socket", self.sock, "--slots", "8"],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0, r.stderr
+        self.cfg = str(self.dir / "haproxy.cfg")
+        assert r.stdout.strip() == self.cfg
+        chk = subprocess.run([HAPROXY, "-c", "-f", self.cfg], capture_output=True, text=True)
+        assert chk.returncode == 0, chk.stdout + chk.stderr
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.log = open(self.dir / "haproxy.log", "ab")
+        self.proc = subprocess.Popen([HAPROXY, "-db", "-f", self.cfg], stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.sock) or not self.api_ok():
+            assert self.proc.poll() is None, (self.dir / "haproxy.log").read_text()
+            assert time.monotonic() < deadline, "HAProxy did not start"
+            time.sleep(0.05)
+
+    def api_ok(self):
+        try:
+            self.api("show info")
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+        self.log.close()
+        try:
+            os.unlink(self.sock)
+        except OSError:
+            pass
+
+    def api(self, cmd):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(3)
+        s.connect(self.sock)
+        try:
+            s.sendall((cmd + "\n").encode())
+            out = b""
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    return out.decode()
+                out += d
+        finally:
+            s.close()
+
+    def get(self, host, path="/"):
+        c = http.client.HTTPConnection(LOOP4, self.port, timeout=3)
+        try:
+            c.request("GET", path, headers={"Host": host})
+            r = c.getresponse()
+            return r.status, r.read().decode(errors="replace").strip()
+        finally:
+            c.close()
+
+    def wait_get(self, host, want, timeout=10.0, path="/"):
+        deadline = time.monotonic() + timeout
+        seen = None
+        while time.monotonic() < deadline:
+            try:
+                seen = self.get(host, path)
+            except OSError as e:
+                seen = e
+            if seen == want or (callable(want) and not isinstance(seen, Exception) and want(seen)):
+                return seen
+            time.sleep(0.05)
+        raise AssertionError("GET http://%s%s through HAProxy: %r, expected %r"
+                             % (host, path, seen, want))
+
+
+@pytest.fixture
+def haproxy(tmp_path):
+    h = HAProxy(tmp_path)
+    yield h
+    h.stop()
+
+
+def routed(docker_berth, haproxy, *extra):  # noqa: F811
+    return docker_berth("--http-domain", "local", "--proxy-address", "192.0.2.80",
+                        "--haproxy-socket", haproxy.sock, *extra)
+
+
+def web(kit, suffix, text, labels=None, **kw):  # noqa: F811
+    """A busybox httpd container serving text on 8080, published on loopback."""
+    api = kit.api
+    all_labels = {"berth.test.owner": "berth-tests", "berth.http.port": "8080"}
+    all_labels.update(labels or {})
+    hc = kw.pop("healthcheck", None)
+    r = api.create_container(IMAGE, command=kw.pop("command", httpd_command(text)),
+                             name=kit.name(suffix), labels=all_labels, ports=[8080],
+                             healthcheck=hc,
+                             host_config=api.create_host_config(
+                                 port_bindings={8080: (LOOP4,)}),
+                             stop_signal="SIGKILL")
+    kit.container_ids.append(r["Id"])
+    api.start(r["Id"])
+    return kit.client.containers.get(r["Id"])
+
+
+def test_a_labelled_container_is_reached_by_name_through_haproxy(docker_berth, haproxy, kit):  # noqa: F811
+    b = routed(docker_berth, haproxy)
+    c = web(kit, "site", "hello-site")
+    host = c.name + ".local"
+    t0 = time.monotonic()
+    haproxy.wait_get(host, (200, "hello-site"))
+    print("container start -> 200 through HAProxy: %.0f ms" % ((time.monotonic() - t0) * 1e3))
+    b.wait_for_answer(host, "A", lambda m: b.a(host) == {"192.0.2.80"})
+    assert haproxy.get("nobody.local") == (503, "no route")
+    # The route is in HAProxy's map, the server in a berth slot; /status says so.
+    assert host in haproxy.api("show map %s/hosts.map" % haproxy.dir)
+    src = [s for s in b.status()["sources"] if s["kind"] == "haproxy"][0]
+    assert src["state"] == "ok" and src["routes"] == 1, src
+    assert src["proxies"][0]["servers"] == 1
+    st, body = b.http_get("/dns/records?source=http")
+    assert st == 200 and host.encode() in body
+
+    c.kill()
+    haproxy.wait_get(host, (503, "no route"))
+    b.wait_for_answer(host, "A", lambda m: m.rcode() == 3)     # NXDOMAIN in the http zone
+
+
+def test_replicas_share_the_load_and_an_unhealthy_one_gets_nothing(docker_berth, haproxy, kit):  # noqa: F811
+    routed(docker_berth, haproxy)
+    compose = {"com.docker.compose.project": "shop", "com.docker.compose.service": "web"}
+    flag = "/tmp/healthy"
+    hc = {"test": ["CMD", "test", "-e", flag], "interval": 200_000_000,
+          "timeout": 500_000_000, "retries": 1}
+    cmd = ["sh", "-c", "touch %s; mkdir -p /www && echo $0 > /www/index.html && "
+                       "exec httpd -f -p 8080 -h /www" % flag]
+    r1 = web(kit, "r1", None, compose, command=cmd[:2] + [cmd[2], "replica-1"], healthcheck=hc)
+    web(kit, "r2", None, compose, command=cmd[:2] + [cmd[2], "replica-2"], healthcheck=hc)
+    host = "web.shop.local"
+    deadline = time.monotonic() + 15
+    seen = set()
+    while seen != {"replica-1", "replica-2"} and time.monotonic() < deadline:
+        try:
+            st, text = haproxy.get(host)
+            if st == 200:
+                seen.add(text)
+        except OSError:
+            pass
+        time.sleep(0.02)
+    assert seen == {"replica-1", "replica-2"}, seen
+    r1.exec_run(["rm", "-f", flag])
+    # Unhealthy: out of the backend. Round robin alternates, so only a run of answers
+    # from replica-2 alone shows it.
+    deadline = time.monotonic() + 10
+    run = 0
+    while run < 10:
+        assert time.monotonic() < deadline, "replica-1 still gets requests while unhealthy"
+        run = run + 1 if haproxy.get(host) == (200, "replica-2") else 0
+        time.sleep(0.02)
+    for _ in range(10):
+        assert haproxy.get(host) == (200, "replica-2")
+
+
+def test_haproxy_restarted_is_reconciled_and_its_own_entries_survive(docker_berth, haproxy, kit):  # noqa: F811
+    b = routed(docker_berth, haproxy)
+    c = web(kit, "again", "hello-again")
+    host = c.name + ".local"
+    haproxy.wait_get(host, (200, "hello-again"))
+    # An entry berth did not add: it must stay.
+    assert haproxy.api("add map %s/hosts.map mine.local berth_no_route" % haproxy.dir).strip() == ""
+    haproxy.stop()
+    haproxy.start()
+    assert haproxy.get(host) == (503, "no route")      # a fresh HAProxy knows nothing
+    t0 = time.monotonic()
+    haproxy.wait_get(host, (200, "hello-again"), timeout=15)
+    print("HAProxy restarted -> route back in %.1f s" % (time.monotonic() - t0))
+    haproxy.api("add map %s/hosts.map mine.local berth_no_route" % haproxy.dir)
+    c.kill()
+    haproxy.wait_get(host, (503, "no route"))
+    time.sleep(2.5)    # a reconciliation or two
+    assert "mine.local" in haproxy.api("show map %s/hosts.map" % haproxy.dir)
+    assert "reconciling" in b.stderr()
+
+
+def test_bad_labels_are_reported_and_skipped(docker_berth, haproxy, kit):  # noqa: F811
+    b = routed(docker_berth, haproxy)
+    bad = web(kit, "badport", "x", {"berth.http.port": "99999"})
+    badhost = web(kit, "badhost", "ok-host", {"berth.http.host": "good.example,bad host!,"})
+    haproxy.wait_get(badhost.name + ".local", (200, "ok-host"))
+    haproxy.wait_get("good.example", (200, "ok-host"))
+    assert haproxy.get(bad.name + ".local") == (503, "no route")
+    err = b.stderr()
+    assert "container %s: berth.http.port \"99999\" is not a port" % bad.name in err, err[-2000:]
+    assert "is not a host name" in err
+
+
+def test_without_a_socket_names_still_answer(docker_berth, kit):  # noqa: F811
+    b = docker_berth("--http-domain", "web", "--proxy-address", "192.0.2.81")
+    c = web(kit, "nameonly", "x")
+    host = c.name + ".web"
+    b.wait_for_answer(host, "A", lambda m: b.a(host) == {"192.0.2.81"})
+
+
+def test_haproxy_config_prints_a_valid_configuration(tmp_path):
+    r = subprocess.run([BERTH_BIN, "haproxy-config"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and "frontend berth_http" in r.stdout and "berth_tls_31" in r.stdout
+    r = subprocess.run([BERTH_BIN, "haproxy-config", "--slots", "0"], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 2 and "--slots" in r.stderr
