@@ -329,6 +329,9 @@ int cluster_new(struct event_base *base, struct registry *reg, const struct clus
 	c->publish = conf->publish;
 	c->fatal = conf->fatal;
 	c->fatal_arg = conf->fatal_arg;
+	c->export_routes = conf->export_routes;
+	c->remote_routes = conf->remote_routes;
+	c->routes_arg = conf->routes_arg;
 	const char *prefix = conf->prefix != NULL ? conf->prefix : "/berth";
 	c->node = strdup(conf->node);
 	c->advertise = conf->advertise != NULL ? strdup(conf->advertise) : NULL;

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "routing/routes.h"
 #include "sources/source.h"
 #include "store/registry.h"
 
@@ -36,6 +37,13 @@ struct cluster_conf {
 	 * exits with code. */
 	void (*fatal)(void *arg, int code);
 	void *fatal_arg;
+	/* HTTP routing (NULL: none): the routes other nodes' proxies use for a local origin
+	 * (into out[0..ROUTES_MAX), their count), and another node's origin's routes (its
+	 * "node:<node>/<origin>" name; n 0: none any more). */
+	size_t (*export_routes)(void *arg, enum origin_kind kind, const char *name,
+				struct route *out);
+	void (*remote_routes)(void *arg, const char *origin, const struct route *r, size_t n);
+	void *routes_arg;
 };
 
 int cluster_new(struct event_base *base, struct registry *reg, const struct cluster_conf *conf,

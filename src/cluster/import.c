@@ -131,9 +131,27 @@ static void apply_node(struct cluster *c, const char *key, const char *node, jso
 	p->seen = true;
 }
 
+static void tell_routes(struct cluster *c, const char *id, const struct route *r, size_t n)
+{
+	char origin[600];
+	if (c->remote_routes == NULL ||
+	    snprintf(origin, sizeof(origin), "node:%s", id) >= (int)sizeof(origin))
+		return;
+	c->remote_routes(c->routes_arg, origin, r, n);
+}
+
+/* Forget r's counts; remove its records too unless they are being replaced. */
+static void uncount(struct cluster *c, struct remote *r);
+
 static void drop_remote(struct cluster *c, const char *id, struct remote *r)
 {
 	registry_set(c->reg, ORIGIN_NODE, id, NULL);
+	tell_routes(c, id, NULL, 0);
+	uncount(c, r);
+}
+
+static void uncount(struct cluster *c, struct remote *r)
+{
 	struct peer *p = strmap_get(&c->peers, r->node);
 	if (p != NULL) {
 		p->records -= r->records < p->records ? r->records : p->records;
@@ -177,6 +195,11 @@ static void apply_records(struct cluster *c, const char *key, const char *rest, 
 	int64_t stamp;
 	char why[300];
 	int ret = cluster_value_decode(text, len, node, slash + 1, &rs, &stamp, why, sizeof(why));
+	struct route *routes = NULL;
+	size_t nroutes = 0;
+	if (ret == 0 && c->remote_routes != NULL &&
+	    (ret = cluster_value_routes(text, len, &routes, &nroutes, why, sizeof(why))) < 0)
+		recset_free(rs);
 	free(text);
 	if (ret < 0) {
 		skip_key(c, key, why);
@@ -191,17 +214,21 @@ static void apply_records(struct cluster *c, const char *key, const char *rest, 
 		    strmap_put(&c->remotes, rest, r, NULL) != 0) {
 			free(r);
 			recset_free(rs);
+			free(routes);
 			log_error("cluster", "out of memory: %s dropped", key);
 			return;
 		}
 		memcpy(r->node, node, nl);
 	} else {
-		drop_remote(c, rest, r); /* its counts; the registry set replaces the records */
+		uncount(c, r); /* the registry set below replaces the records */
 	}
 	if (registry_set(c->reg, ORIGIN_NODE, rest, rs) != 0) {
+		free(routes);
 		free(strmap_del(&c->remotes, rest));
 		return;
 	}
+	tell_routes(c, rest, routes, nroutes);
+	free(routes);
 	r->mod_revision = mod;
 	r->records = n;
 	r->seen = true;

@@ -66,6 +66,10 @@ struct cluster {
 	unsigned publish;
 	void (*fatal)(void *arg, int code);
 	void *fatal_arg;
+	size_t (*export_routes)(void *arg, enum origin_kind kind, const char *name,
+				struct route *out);
+	void (*remote_routes)(void *arg, const char *origin, const struct route *r, size_t n);
+	void *routes_arg;
 	char started[40];
 
 	enum node_state state;

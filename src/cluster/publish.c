@@ -167,19 +167,37 @@ static bool fill_one(void *arg, const char *id, void *val)
 			f->err = ret;
 			return false;
 		}
+		/* The routes other nodes' proxies use, beside the records. */
+		struct route routes[ROUTES_MAX];
+		size_t nr = c->export_routes != NULL ?
+				    c->export_routes(c->routes_arg, p->kind, p->name, routes) :
+				    0;
+		size_t rlen = 0;
+		char *rjson = nr > 0 ? cluster_routes_json(routes, nr, &rlen) : NULL;
+		if (nr > 0 && rjson == NULL) {
+			free(records);
+			f->err = -ENOMEM;
+			return false;
+		}
+		for (size_t i = 0; i < rlen; i++)
+			op.digest = (op.digest ^ (uint8_t)rjson[i]) * 1099511628211ull;
 		if (was != NULL && was->digest == op.digest) {
+			free(rjson);
 			free(records);
 			free(p);
 			return true; /* the same again: not rewritten */
 		}
-		if (b->n > 0 && b->bytes + len > TXN_MAX_BYTES) {
+		if (b->n > 0 && b->bytes + len + rlen > TXN_MAX_BYTES) {
+			free(rjson);
 			free(records);
 			f->full = true;
 			return false;
 		}
 		size_t vlen;
-		char *value = cluster_value_wrap(c->node, id, f->stamp, records, len, &vlen);
+		char *value = cluster_value_wrap_routes(c->node, id, f->stamp, records, len, rjson,
+							rlen, &vlen);
 		free(records);
+		free(rjson);
 		if (value == NULL) {
 			f->err = -ENOMEM;
 			return false;

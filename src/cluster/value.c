@@ -2,6 +2,7 @@
 /* Published values: records to JSON and back, every field checked on the way in. */
 #include "cluster/value.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,95 @@ int cluster_records_json(const struct recset *rs, char **out, size_t *len, uint6
 char *cluster_value_wrap(const char *node, const char *origin, int64_t stamp_ms,
 			 const char *records, size_t records_len, size_t *len)
 {
+	return cluster_value_wrap_routes(node, origin, stamp_ms, records, records_len, NULL, 0,
+					 len);
+}
+
+char *cluster_routes_json(const struct route *r, size_t n, size_t *len)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "kind",
+						       r[i].kind == ROUTE_TLS ? "tls" : "http",
+						       "host", r[i].host, "path", r[i].path,
+						       "service", r[i].service, "addr", r[i].addr,
+						       "port", (int)r[i].port)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	char *text = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	if (text != NULL)
+		*len = strlen(text);
+	return text;
+}
+
+int cluster_value_routes(const char *text, size_t len, struct route **out, size_t *n, char *err,
+			 size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	json_t *v = json_loadb(text, len, 0, NULL);
+	json_t *a = json_object_get(v, "routes");
+	int ret = 0;
+	if (a == NULL)
+		goto done;
+	if (!json_is_array(a) || json_array_size(a) > ROUTES_MAX) {
+		ret = berth_fail(err, errlen, BERTH_EPARSE,
+				 "\"routes\" is not an array of at most %d", ROUTES_MAX);
+		goto done;
+	}
+	struct route *r = calloc(json_array_size(a) + 1, sizeof(*r));
+	if (r == NULL) {
+		ret = -ENOMEM;
+		goto done;
+	}
+	size_t i;
+	json_t *o;
+	json_array_foreach(a, i, o)
+	{
+		const char *kind, *host, *path, *service, *addr;
+		int port;
+		unsigned char bin[16];
+		json_error_t je;
+		if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:s, s:i}", "kind",
+				   &kind, "host", &host, "path", &path, "service", &service, "addr",
+				   &addr, "port", &port) != 0) {
+			ret = berth_fail(err, errlen, BERTH_EPARSE, "route %zu: %s", i, je.text);
+			break;
+		}
+		bool tls = strcmp(kind, "tls") == 0;
+		if ((!tls && strcmp(kind, "http") != 0) || !route_host_ok(host) ||
+		    strlen(path) > ROUTE_PATH_MAX || (path[0] != '\0' && path[0] != '/') ||
+		    strpbrk(path, " \t;#?") != NULL || strlen(service) > ROUTE_SERVICE_MAX ||
+		    strlen(addr) >= sizeof(r[i].addr) ||
+		    (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1) ||
+		    port < 1 || port > 65535) {
+			ret = berth_fail(err, errlen, BERTH_EPARSE, "route %zu: a bad field", i);
+			break;
+		}
+		r[i].kind = tls ? ROUTE_TLS : ROUTE_HTTP;
+		snprintf(r[i].host, sizeof(r[i].host), "%s", host);
+		snprintf(r[i].path, sizeof(r[i].path), "%s", path);
+		snprintf(r[i].service, sizeof(r[i].service), "%s", service);
+		snprintf(r[i].addr, sizeof(r[i].addr), "%s", addr);
+		r[i].port = (uint16_t)port;
+	}
+	if (ret != 0) {
+		free(r);
+		goto done;
+	}
+	*out = r;
+	*n = json_array_size(a);
+done:
+	json_decref(v);
+	return ret;
+}
+
+char *cluster_value_wrap_routes(const char *node, const char *origin, int64_t stamp_ms,
+				const char *records, size_t records_len, const char *routes,
+				size_t routes_len, size_t *len)
+{
 	/* The records are already JSON: the envelope is printed around them. */
 	json_t *head = json_pack("{s:i, s:s, s:s, s:I}", "v", CLUSTER_VALUE_VERSION, "node", node,
 				 "origin", origin, "stamp", (json_int_t)stamp_ms);
@@ -103,7 +193,8 @@ char *cluster_value_wrap(const char *node, const char *origin, int64_t stamp_ms,
 	if (h == NULL)
 		return NULL;
 	size_t hl = strlen(h); /* "{...}" */
-	size_t total = hl - 1 + strlen(",\"records\":") + records_len + 1;
+	size_t total = hl - 1 + strlen(",\"records\":") + records_len + 1 +
+		       (routes != NULL ? strlen(",\"routes\":") + routes_len : 0);
 	char *v = malloc(total + 1);
 	if (v != NULL) {
 		memcpy(v, h, hl - 1);
@@ -112,6 +203,12 @@ char *cluster_value_wrap(const char *node, const char *origin, int64_t stamp_ms,
 		o += 11;
 		memcpy(v + o, records, records_len);
 		o += records_len;
+		if (routes != NULL) {
+			memcpy(v + o, ",\"routes\":", 10);
+			o += 10;
+			memcpy(v + o, routes, routes_len);
+			o += routes_len;
+		}
 		v[o++] = '}';
 		v[o] = '\0';
 		*len = o;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "routing/routes.h"
 #include "store/recset.h"
 
 #define CLUSTER_VALUE_VERSION 1
@@ -23,6 +24,18 @@ int cluster_records_json(const struct recset *rs, char **out, size_t *len, uint6
 /* A whole value around a records part from cluster_records_json: a new string, or NULL. */
 char *cluster_value_wrap(const char *node, const char *origin, int64_t stamp_ms,
 			 const char *records, size_t records_len, size_t *len);
+
+/* The routes part of a value ("[...]"): a new string, or NULL if out of memory. */
+char *cluster_routes_json(const struct route *r, size_t n, size_t *len);
+/* cluster_value_wrap with a routes part too (NULL: none). */
+char *cluster_value_wrap_routes(const char *node, const char *origin, int64_t stamp_ms,
+				const char *records, size_t records_len, const char *routes,
+				size_t routes_len, size_t *len);
+/* The routes of a value that cluster_value_decode accepted, in a new array *out of *n (NULL
+ * and 0 when it has none): {"kind": "http"|"tls", "host", "path", "service", "addr", "port"}
+ * each, every field checked. 0, BERTH_EPARSE with a reason, -ENOMEM. */
+int cluster_value_routes(const char *text, size_t len, struct route **out, size_t *n, char *err,
+			 size_t errlen);
 
 /* Decode the value of the key of (node, origin): its records in a new *out and its stamp.
  * Refused, with a reason in err: not JSON, over the limits, another version, a node or origin

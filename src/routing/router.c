@@ -25,6 +25,8 @@ struct router {
 	struct event_base *base;
 	struct registry *reg;
 	struct routing_conf rc;
+	struct routing_conf rcx; /* for other nodes */
+	struct strmap exported;  /* container id -> struct origin_routes (for other nodes) */
 	char *domain;
 	char **proxy_addrs;
 	size_t n_proxy_addrs;
@@ -156,6 +158,52 @@ static void on_recompute(evutil_socket_t fd, short what, void *arg)
 	registry_set(r->reg, ORIGIN_HTTP, "routes", x.rs);
 }
 
+/* Keep routes[0..n) as map[key] (none: removed). True when that changed anything. */
+static bool keep(struct strmap *map, const char *key, const struct route *routes, size_t n)
+{
+	struct origin_routes *old = strmap_get(map, key);
+	if (n == 0) {
+		if (old == NULL)
+			return false;
+		free(strmap_del(map, key));
+		return true;
+	}
+	if (old != NULL && old->n == n && memcmp(old->r, routes, n * sizeof(routes[0])) == 0)
+		return false;
+	struct origin_routes *o = malloc(sizeof(*o) + n * sizeof(routes[0]));
+	void *prev = NULL;
+	if (o == NULL) {
+		log_error("http", "out of memory: routes of %s not updated", key);
+		return false;
+	}
+	o->n = n;
+	memcpy(o->r, routes, n * sizeof(routes[0]));
+	if (strmap_put(map, key, o, &prev) != 0) {
+		free(o);
+		log_error("http", "out of memory: routes of %s not updated", key);
+		return false;
+	}
+	free(prev);
+	return true;
+}
+
+size_t router_export(void *router, const char *id, struct route *out)
+{
+	struct router *r = router;
+	struct origin_routes *o = strmap_get(&r->exported, id);
+	if (o == NULL)
+		return 0;
+	memcpy(out, o->r, o->n * sizeof(o->r[0]));
+	return o->n;
+}
+
+void router_remote(void *router, const char *origin, const struct route *rt, size_t n)
+{
+	struct router *r = router;
+	if (keep(&r->origins, origin, rt, n))
+		schedule(r);
+}
+
 void router_container(void *router, const char *id, const struct container_facts *f)
 {
 	struct router *r = router;
@@ -164,30 +212,19 @@ void router_container(void *router, const char *id, const struct container_facts
 	struct route routes[ROUTES_MAX];
 	size_t n = 0;
 	char why[300] = "";
-	if (f != NULL)
+	if (f != NULL) {
+		struct route x[ROUTES_MAX];
+		size_t nx = 0;
+		routes_of_container(f, &r->rcx, x, &nx, NULL, 0);
+		keep(&r->exported, id, x, nx);
 		routes_of_container(f, &r->rc, routes, &n, why, sizeof(why));
+	} else {
+		keep(&r->exported, id, NULL, 0);
+	}
 	if (why[0] != '\0')
 		log_warn("http", "container %s: %s", f->name != NULL ? f->name : id, why);
-	struct origin_routes *old = strmap_get(&r->origins, key);
-	if (n == 0) {
-		if (old != NULL) {
-			free(strmap_del(&r->origins, key));
-			schedule(r);
-		}
-		return;
-	}
-	if (old != NULL && old->n == n && memcmp(old->r, routes, n * sizeof(routes[0])) == 0)
-		return;
-	struct origin_routes *o = malloc(sizeof(*o) + n * sizeof(routes[0]));
-	void *prev = NULL;
-	if (o == NULL || (o->n = n, memcpy(o->r, routes, n * sizeof(routes[0])),
-			  strmap_put(&r->origins, key, o, &prev) != 0)) {
-		free(o);
-		log_error("http", "out of memory: routes of %s not updated", key);
-		return;
-	}
-	free(prev);
-	schedule(r);
+	if (keep(&r->origins, key, routes, n))
+		schedule(r);
 }
 
 int router_new(struct event_base *base, struct registry *reg, const struct router_conf *conf,
@@ -199,9 +236,12 @@ int router_new(struct event_base *base, struct registry *reg, const struct route
 	r->base = base;
 	r->reg = reg;
 	r->rc = conf->rc;
+	r->rcx = conf->rc;
+	r->rcx.for_others = true;
 	r->ttl = conf->ttl;
 	r->domain = strdup(conf->rc.domain);
 	r->rc.domain = r->domain;
+	r->rcx.domain = r->domain;
 	r->proxy_addrs = calloc(conf->n_proxy_addrs + 1, sizeof(char *));
 	r->haps = calloc(conf->n_sockets + 1, sizeof(*r->haps));
 	r->recompute = evtimer_new(base, on_recompute, r);
@@ -247,6 +287,7 @@ void router_free(struct router *r)
 	if (r->recompute != NULL)
 		event_free(r->recompute);
 	strmap_clear(&r->origins, free);
+	strmap_clear(&r->exported, free);
 	slots_clear(&r->slots);
 	proxy_state_clear(&r->want);
 	free(r->domain);

@@ -31,6 +31,12 @@ void router_free(struct router *r);
  * routes go). The facts are read during the call only. */
 void router_container(void *router, const char *id, const struct container_facts *f);
 
+/* With a cluster: the routes other nodes must use for local container id (the node's address,
+ * not its loopback) into out[0..ROUTES_MAX); their count. */
+size_t router_export(void *router, const char *id, struct route *out);
+/* Another node's origin's routes (n 0: it has none any more). */
+void router_remote(void *router, const char *origin, const struct route *r, size_t n);
+
 /* /status: {"name": "haproxy", "kind": "haproxy", "state", "required": false, "error",
  * "routes": n, "conflicts": n, "proxies": [hap_status...]}. */
 extern const struct source_ops router_source_ops;

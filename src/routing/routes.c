@@ -85,6 +85,11 @@ static bool is_any(const char *ip)
 	return ip == NULL || ip[0] == '\0' || strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0;
 }
 
+static bool is_loopback(const char *ip)
+{
+	return ip != NULL && (strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0);
+}
+
 static bool routable(const struct routing_conf *rc, const char *net)
 {
 	for (const char *const *r = rc->routable; r != NULL && *r != NULL; r++)
@@ -104,6 +109,8 @@ static int backend(const struct container_facts *c, const struct routing_conf *r
 		const char *ip = is_any(p->host_ip) ? rc->node_addr : p->host_ip;
 		if (ip == NULL || ip[0] == '\0')
 			break;
+		if (rc->for_others && is_loopback(ip) && !is_loopback(rc->node_addr))
+			break; /* this host's loopback is nobody else's */
 		snprintf(addr, addrlen, "%s", ip);
 		*out = p->host_port;
 		return 0;

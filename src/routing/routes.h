@@ -32,6 +32,8 @@ struct routing_conf {
 	const char *node_addr;       /* for ports bound to every address: the node's address */
 	const char *const *routable; /* --routable-network (NULL-terminated), may be NULL */
 	bool to_container_ip;        /* --proxy-to-container-ip */
+	bool for_others;             /* the routes other nodes' proxies use: a port bound to a
+				      * loopback address is theirs only when node_addr is too */
 };
 
 /* The routes of container c into out[0..ROUTES_MAX), their count in *n. Labels:

@@ -223,6 +223,11 @@ static int start_router(struct serve *s)
 	return add_source(s, &router_source_ops, s->router);
 }
 
+static size_t export_routes(void *arg, enum origin_kind kind, const char *name, struct route *out)
+{
+	return kind == ORIGIN_DOCKER ? router_export(arg, name, out) : 0;
+}
+
 static void cluster_fatal(void *arg, int code)
 {
 	struct serve *s = arg;
@@ -263,6 +268,11 @@ static int start_cluster(struct serve *s)
 		.fatal = cluster_fatal,
 		.fatal_arg = s,
 	};
+	if (s->router != NULL) {
+		cc.export_routes = export_routes;
+		cc.remote_routes = router_remote;
+		cc.routes_arg = s->router;
+	}
 	char err[512];
 	int ret = cluster_new(s->base, s->reg, &cc, &s->cluster, err, sizeof(err));
 	if (ret < 0) {

@@ -18,8 +18,10 @@ import time
 
 import pytest
 
+from cluster_env import nodes  # noqa: F401
 from conftest import BERTH_BIN, LOOP4, free_port
 from docker_env import IMAGE, dockerd, docker_berth, kit  # noqa: F401
+from etcd_env import etcd  # noqa: F401
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
@@ -32,6 +34,7 @@ def httpd_command(text):
 class HAProxy:
     def __init__(self, tmp):
         self.dir = tmp / "haproxy"
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
         self.port = free_port(LOOP4)
         self.tls_port = free_port(LOOP4)
         self.sock = str(self.dir / "admin.sock")
@@ -251,3 +254,26 @@ def test_haproxy_config_prints_a_valid_configuration(tmp_path):
     r = subprocess.run([BERTH_BIN, "haproxy-config", "--slots", "0"], capture_output=True,
                        text=True, timeout=10)
     assert r.returncode == 2 and "--slots" in r.stderr
+
+
+def test_a_route_of_another_node_goes_to_that_node(tmp_path, etcd, nodes, dockerd, kit):  # noqa: F811
+    """Node a runs the container; node c runs no Docker, only its own HAProxy: c's
+    proxy reaches the container at a's advertise address and published port (both
+    nodes run on this host, so a's advertise address is loopback here)."""
+    hp = HAProxy(tmp_path / "c")
+    try:
+        nodes("a", etcd.urls, LOOP4, docker=dockerd.url, args=["--http-domain", "local"])
+        c = nodes("c", etcd.urls, "198.51.100.3",
+                  args=["--http-domain", "local", "--proxy-address", "192.0.2.83",
+                        "--haproxy-socket", hp.sock])
+        ctr = web(kit, "far", "hello-from-a")
+        host = ctr.name + ".local"
+        t0 = time.monotonic()
+        hp.wait_get(host, (200, "hello-from-a"))
+        print("start on a -> 200 through c's HAProxy: %.0f ms" % ((time.monotonic() - t0) * 1e3))
+        c.wait_texts(host, "A", {"192.0.2.83"})            # c's own proxy
+        ctr.kill()
+        hp.wait_get(host, (503, "no route"))
+        c.wait_texts(host, "A", set())
+    finally:
+        hp.stop()
