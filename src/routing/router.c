@@ -300,8 +300,13 @@ static json_t *router_status(const void *self)
 	json_t *proxies = json_array();
 	const char *state = "ok";
 	const char *error = NULL;
+	json_int_t commands = 0, failures = 0, reconnects = 0;
 	for (size_t i = 0; i < r->nhaps; i++) {
 		json_t *p = hap_status(r->haps[i]);
+		json_t *cn = json_object_get(p, "counters");
+		commands += json_integer_value(json_object_get(cn, "commands"));
+		failures += json_integer_value(json_object_get(cn, "failures"));
+		reconnects += json_integer_value(json_object_get(cn, "reconnects"));
 		const char *st = json_string_value(json_object_get(p, "state"));
 		if (st != NULL && strcmp(st, "ok") != 0 && strcmp(state, "ok") == 0) {
 			state = strcmp(st, "starting") == 0 ? "starting" : "degraded";
@@ -309,11 +314,15 @@ static json_t *router_status(const void *self)
 		}
 		json_array_append_new(proxies, p);
 	}
-	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s?, s:s, s:I, s:I, s:s?, s:o}", "name",
-			      "haproxy", "kind", "haproxy", "state", state, "required", 0, "error",
-			      error, "domain", r->domain, "routes", (json_int_t)r->routes,
-			      "conflicts", (json_int_t)r->conflicts, "last_conflict",
-			      r->last_conflict[0] ? r->last_conflict : NULL, "proxies", proxies);
+	/* The counters become berth_source_<name>_total in /metrics. */
+	json_t *o =
+		json_pack("{s:s, s:s, s:s, s:b, s:s?, s:s, s:I, s:I, s:s?, s:o, s:{s:I, s:I, s:I}}",
+			  "name", "haproxy", "kind", "haproxy", "state", state, "required", 0,
+			  "error", error, "domain", r->domain, "routes", (json_int_t)r->routes,
+			  "conflicts", (json_int_t)r->conflicts, "last_conflict",
+			  r->last_conflict[0] ? r->last_conflict : NULL, "proxies", proxies,
+			  "counters", "runtime_commands", commands, "runtime_failures", failures,
+			  "reconnects", reconnects);
 	return o;
 }
 

@@ -102,6 +102,14 @@ static bool routable(const struct routing_conf *rc, const char *net)
 static int backend(const struct container_facts *c, const struct routing_conf *rc, uint16_t port,
 		   char *addr, size_t addrlen, uint16_t *out)
 {
+	if (c->network_mode != NULL && strcmp(c->network_mode, "host") == 0) {
+		/* It listens on the node's own ports. */
+		if (rc->node_addr == NULL || rc->node_addr[0] == '\0')
+			return -ENOENT;
+		snprintf(addr, addrlen, "%s", rc->node_addr);
+		*out = port;
+		return 0;
+	}
 	for (size_t i = 0; c->ports != NULL && i < c->nports; i++) {
 		const struct container_port *p = &c->ports[i];
 		if (p->port != port || p->udp || p->host_port == 0)

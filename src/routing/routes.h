@@ -41,7 +41,8 @@ struct routing_conf {
  * passthrough), berth.http.host=<fqdn>[,...]; with auto_port, a container exposing exactly
  * one of 80, 8080, 8000, 3000, 5000 is routed on it. Names: <name>.<domain>, compose's
  * <service>.<project>.<domain>, and berth.http.host's. The backend is the port's published
- * host port (at its bound address, or node_addr when bound to every address); else the
+ * host port (at its bound address, or node_addr when bound to every address; a container on
+ * the host's network: node_addr and the port itself); else the
  * container's own address on a routable network, or anywhere with to_container_ip; else
  * none. 0, with every problem (a bad label value, a port nobody can reach) described in
  * why (empty when none; the container is still routed by what was good). -EINVAL for NULL

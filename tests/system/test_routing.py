@@ -277,3 +277,60 @@ def test_a_route_of_another_node_goes_to_that_node(tmp_path, etcd, nodes, docker
         c.wait_texts(host, "A", set())
     finally:
         hp.stop()
+
+
+def test_tls_is_routed_by_sni_and_passed_through(tmp_path, docker_berth, haproxy, kit):  # noqa: F811
+    """A TLS service on the host's network (a host-network container marks it; the
+    server itself is openssl s_server on a loopback port, started here): HAProxy
+    routes it by SNI without holding any certificate, and the client verifies the
+    server's own certificate for its name."""
+    import ssl
+    from test_docker_tls import _make_ca, _make_signed
+    if not shutil.which("openssl"):
+        pytest.skip("openssl CLI not found")
+    routed(docker_berth, haproxy, "--advertise", LOOP4)
+    port = free_port(LOOP4)
+    marker = kit.create("tls", network_mode="host",
+                        labels={"berth.tls.port": str(port)})
+    host = marker.name + ".local"
+    d = tmp_path / "tls"
+    d.mkdir()
+    _make_ca(d, "ca", "berth-test TLS CA")
+    _make_signed(d, "srv", host, "ca", "subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n"
+                 % host)
+    srv = subprocess.Popen(["openssl", "s_server", "-accept", "%s:%d" % (LOOP4, port), "-cert",
+                            str(d / "srv-cert.pem"), "-key", str(d / "srv-key.pem"), "-www",
+                            "-quiet"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        ctx = ssl.create_default_context(cafile=str(d / "ca.pem"))
+        deadline = time.monotonic() + 10
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((LOOP4, haproxy.tls_port), timeout=2) as raw:
+                    with ctx.wrap_socket(raw, server_hostname=host) as s:
+                        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                        data = b""
+                        while True:
+                            chunk = s.recv(4096)
+                            if not chunk:
+                                break
+                            data += chunk
+                        assert b"200 ok" in data.lower(), data[:200]
+                        peer = s.getpeercert()
+                        assert ("DNS", host) in peer["subjectAltName"]
+                        break
+            except (OSError, ssl.SSLError) as e:
+                last = e
+                time.sleep(0.1)
+        else:
+            raise AssertionError("no TLS through HAProxy for %s: %r" % (host, last))
+        # Another name is not routed anywhere.
+        with pytest.raises((OSError, ssl.SSLError)):
+            with socket.create_connection((LOOP4, haproxy.tls_port), timeout=2) as raw:
+                with ctx.wrap_socket(raw, server_hostname="other.local") as s:
+                    s.recv(1)
+    finally:
+        srv.terminate()
+        srv.wait(5)
