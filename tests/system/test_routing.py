@@ -334,3 +334,14 @@ def test_tls_is_routed_by_sni_and_passed_through(tmp_path, docker_berth, haproxy
     finally:
         srv.terminate()
         srv.wait(5)
+
+
+def test_a_path_prefix_shares_one_name_between_services(docker_berth, haproxy, kit):  # noqa: F811
+    routed(docker_berth, haproxy)
+    web(kit, "front", "the-front", {"berth.http.host": "shop.example"})
+    web(kit, "api", "the-api", {"berth.http.host": "shop.example", "berth.http.path": "/api"},
+        command=["sh", "-c", "mkdir -p /www/api && echo the-api > /www/api/index.html && "
+                             "exec httpd -f -p 8080 -h /www"])
+    haproxy.wait_get("shop.example", (200, "the-front"))
+    haproxy.wait_get("shop.example", (200, "the-api"), path="/api/")
+    assert "shop.example/api" in haproxy.api("show map %s/paths.map" % haproxy.dir)
