@@ -154,13 +154,16 @@ static void copy(char *dst, size_t n, const char *src)
 struct acc {
 	struct route *out;
 	size_t n;
+	size_t dropped; /* past ROUTES_MAX */
 };
 
 static void add(struct acc *a, enum route_kind kind, const char *host, const char *path,
 		const char *service, const char *addr, uint16_t port)
 {
-	if (a->n == ROUTES_MAX)
+	if (a->n == ROUTES_MAX) {
+		a->dropped++;
 		return;
+	}
 	for (size_t i = 0; i < a->n; i++)
 		if (a->out[i].kind == kind && strcmp(a->out[i].host, host) == 0 &&
 		    strcmp(a->out[i].path, path) == 0)
@@ -194,7 +197,8 @@ int routes_of_container(const struct container_facts *c, const struct routing_co
 		problem(why, whylen, "berth.http.port \"%.40s\" is not a port", v);
 	if ((v = label(c, "berth.tls.port")) != NULL && !parse_port(v, &tls))
 		problem(why, whylen, "berth.tls.port \"%.40s\" is not a port", v);
-	if (http == 0 && tls == 0 && rc->auto_port && label(c, "berth.http.port") == NULL) {
+	if (http == 0 && tls == 0 && rc->auto_port && label(c, "berth.http.port") == NULL &&
+	    label(c, "berth.tls.port") == NULL) {
 		unsigned found = 0;
 		for (size_t i = 0; c->ports != NULL && i < c->nports; i++)
 			for (size_t k = 0; k < sizeof(auto_ports) / sizeof(auto_ports[0]); k++)
@@ -240,9 +244,9 @@ int routes_of_container(const struct container_facts *c, const struct routing_co
 	if (extra != NULL) {
 		for (const char *p = extra; *p != '\0';) {
 			size_t len = strcspn(p, ",");
-			char h[ROUTE_HOST_MAX + 2];
-			snprintf(h, sizeof(h), "%.*s",
-				 (int)(len < sizeof(h) - 1 ? len : sizeof(h) - 1), p);
+			char h[ROUTE_HOST_MAX + 64]; /* room for blanks and a final dot */
+			bool fits = len < sizeof(h);
+			snprintf(h, sizeof(h), "%.*s", (int)(fits ? len : sizeof(h) - 1), p);
 			for (char *q = h; *q; q++)
 				if (*q >= 'A' && *q <= 'Z')
 					*q = (char)(*q - 'A' + 'a');
@@ -250,7 +254,7 @@ int routes_of_container(const struct container_facts *c, const struct routing_co
 			while (hl > 0 && (h[hl - 1] == '.' || h[hl - 1] == ' '))
 				h[--hl] = '\0';
 			char *start = h + strspn(h, " ");
-			if (len > ROUTE_HOST_MAX || !route_host_ok(start))
+			if (!fits || !route_host_ok(start))
 				problem(why, whylen, "berth.http.host \"%.60s\" is not a host name",
 					start);
 			else if (nh < ROUTES_MAX)
@@ -265,7 +269,7 @@ int routes_of_container(const struct container_facts *c, const struct routing_co
 		snprintf(service, sizeof(service), "container:%.64s", c->id != NULL ? c->id : "");
 
 	/* Where the proxy reaches it. */
-	struct acc a = { out, 0 };
+	struct acc a = { out, 0, 0 };
 	const struct {
 		enum route_kind kind;
 		uint16_t port;
@@ -285,6 +289,9 @@ int routes_of_container(const struct container_facts *c, const struct routing_co
 			add(&a, kinds[k].kind, hosts[i], kinds[k].kind == ROUTE_HTTP ? path : "",
 			    service, addr, port);
 	}
+	if (a.dropped > 0)
+		problem(why, whylen, "%zu routes past the first %d left out", a.dropped,
+			ROUTES_MAX);
 	*n = a.n;
 	return 0;
 }

@@ -91,42 +91,68 @@ struct group {
 	bool used;
 };
 
-/* Drop slots of groups that are gone; note the ones in use. */
+/* Drop the slots of groups that are gone (noting them as freed) and slots the proxy no
+ * longer has; note the ones in use. */
 struct sweep {
 	struct strmap *groups;
 	struct strmap *taken;
+	struct strmap *freed;
+	const struct slots *slots;
 };
+
+static bool slot_exists(const struct slots *slots, const char *name)
+{
+	unsigned i;
+	char c;
+	if (sscanf(name, "berth_http_%u%c", &i, &c) == 1)
+		return i < slots->http;
+	if (sscanf(name, "berth_tls_%u%c", &i, &c) == 1)
+		return i < slots->tls;
+	return false;
+}
 
 static bool sweep_one(void *arg, const char *key, void *val)
 {
 	struct sweep *s = arg;
 	if (strmap_get(s->groups, key) == NULL) {
+		strmap_put(s->freed, val, s, NULL);
 		free(val);
+		return true;
+	}
+	if (!slot_exists(s->slots, val)) {
+		free(val); /* the proxy lost it: the group gets another */
 		return true;
 	}
 	strmap_put(s->taken, val, val, NULL);
 	return false;
 }
 
-static const char *slot_for(struct slots *slots, struct strmap *taken, const char *gkey,
-			    enum route_kind kind)
+/* The group's slot: the one it had, else a free one, preferring slots that were not just
+ * freed (a slot freed now still holds the old group's servers until the commands remove
+ * them: reused at once, the new name would reach them for a moment). */
+static const char *slot_for(struct slots *slots, struct strmap *taken, struct strmap *freed,
+			    const char *gkey, enum route_kind kind)
 {
 	const char *have = strmap_get(&slots->of_group, gkey);
 	if (have != NULL)
 		return have;
 	unsigned count = kind == ROUTE_HTTP ? slots->http : slots->tls;
-	for (unsigned i = 0; i < count; i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "berth_%s_%u", kind == ROUTE_HTTP ? "http" : "tls", i);
-		if (strmap_get(taken, name) != NULL)
-			continue;
-		char *v = strdup(name);
-		if (v == NULL || strmap_put(&slots->of_group, gkey, v, NULL) != 0) {
-			free(v);
-			return NULL;
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < count; i++) {
+			char name[32];
+			snprintf(name, sizeof(name), "berth_%s_%u",
+				 kind == ROUTE_HTTP ? "http" : "tls", i);
+			if (strmap_get(taken, name) != NULL ||
+			    (pass == 0 && strmap_get(freed, name) != NULL))
+				continue;
+			char *v = strdup(name);
+			if (v == NULL || strmap_put(&slots->of_group, gkey, v, NULL) != 0) {
+				free(v);
+				return NULL;
+			}
+			strmap_put(taken, v, v, NULL);
+			return v;
 		}
-		strmap_put(taken, v, v, NULL);
-		return v;
 	}
 	return NULL;
 }
@@ -141,7 +167,7 @@ int wanted_compute(const struct route_set *sets, size_t n, struct slots *slots,
 {
 	int ret = -ENOMEM;
 	struct route_set *sorted = n > 0 ? malloc(n * sizeof(*sorted)) : NULL;
-	struct strmap groups = { 0 }, taken = { 0 };
+	struct strmap groups = { 0 }, taken = { 0 }, freed = { 0 };
 	proxy_state_clear(out);
 	if (n > 0 && sorted == NULL)
 		return -ENOMEM;
@@ -167,7 +193,7 @@ int wanted_compute(const struct route_set *sets, size_t n, struct slots *slots,
 		}
 	}
 	/* Slots: the groups that had one keep it; new ones take a free one. */
-	struct sweep sw = { &groups, &taken };
+	struct sweep sw = { &groups, &taken, &freed, slots };
 	strmap_foreach_del(&slots->of_group, sweep_one, &sw);
 
 	/* Pass 2: maps and servers. */
@@ -182,7 +208,7 @@ int wanted_compute(const struct route_set *sets, size_t n, struct slots *slots,
 					conflict(arg, sorted[i].origin, r, g->service);
 				continue;
 			}
-			const char *slot = slot_for(slots, &taken, gkey, r->kind);
+			const char *slot = slot_for(slots, &taken, &freed, gkey, r->kind);
 			if (slot == NULL) {
 				if (conflict != NULL && !g->used)
 					conflict(arg, sorted[i].origin, r,
@@ -210,6 +236,7 @@ int wanted_compute(const struct route_set *sets, size_t n, struct slots *slots,
 out:
 	strmap_clear(&groups, free_group);
 	strmap_clear(&taken, NULL);
+	strmap_clear(&freed, NULL);
 	free(sorted);
 	if (ret != 0)
 		proxy_state_clear(out);
