@@ -632,6 +632,27 @@ static const struct optparse_opt opts[] = {
 	  .help = "Where berth keeps state: the services put through the HTTP API.",
 	  .kind = OPTPARSE_FUNC,
 	  .set = set_state_dir },
+	{ .name = "user",
+	  .arg = "NAME",
+	  .def = "(none: keep the user berth was started as)",
+	  .help = "Started as root: bind every socket, then run as this user with no "
+		  "capabilities.",
+	  .kind = OPTPARSE_FUNC,
+	  AT(user),
+	  .set = set_str_at },
+	{ .name = "group",
+	  .arg = "NAME",
+	  .def = "the Docker socket's group",
+	  .help = "With --user: the supplementary group kept (the one that may use the "
+		  "Docker socket).",
+	  .kind = OPTPARSE_FUNC,
+	  AT(group),
+	  .set = set_str_at },
+	{ .name = "keep-net-bind-service",
+	  .def = "off",
+	  .help = "With --user: keep CAP_NET_BIND_SERVICE (and no other capability).",
+	  .kind = OPTPARSE_FLAG,
+	  AT(keep_net_bind) },
 	{ .name = "log-level",
 	  .arg = "LEVEL",
 	  .def = "info",
@@ -802,6 +823,8 @@ void conf_clear(struct serve_conf *c)
 	free(c->advertise);
 	free(c->api_token);
 	free(c->state_dir);
+	free(c->user);
+	free(c->group);
 	free(c->resolv_conf);
 	free(c->docker_tls_ca);
 	free(c->docker_tls_cert);

@@ -39,6 +39,9 @@ struct serve_conf {
 	char *advertise;       /* --advertise */
 	char *api_token;       /* --api-token */
 	char *state_dir;       /* --state-dir, default /var/lib/berth */
+	char *user;            /* --user: drop root to this user once bound; NULL: stay */
+	char *group;           /* --group: supplementary group (the Docker socket's by default) */
+	bool keep_net_bind;    /* --keep-net-bind-service: keep CAP_NET_BIND_SERVICE */
 	int log_level;         /* --log-level error|warn|info|debug, default info */
 	bool log_json;         /* --log-format text|json */
 	enum miss_mode miss;   /* --miss nxdomain|servfail */

@@ -15,6 +15,7 @@
 #include "forward/forward.h"
 #include "http/http.h"
 #include "server/answer_loop.h"
+#include "server/privdrop.h"
 #include "server/serve.h"
 #include "server/server.h"
 #include "server/tcp.h"
@@ -406,6 +407,12 @@ int serve_main(int argc, char **argv)
 		return 0;
 	log_setup((enum log_level)s.conf.log_level, s.conf.log_json);
 	signal(SIGPIPE, SIG_IGN);
+	/* --user: bind as root, then drop it, before any thread or source starts. */
+	if (privdrop_start(&s.conf, err, sizeof(err)) < 0) {
+		log_error("serve", "%s", err);
+		conf_clear(&s.conf);
+		return 1;
+	}
 	rcu_register_thread();
 
 	char nsbuf[64];
@@ -471,6 +478,7 @@ int serve_main(int argc, char **argv)
 	rc = s.rc;
 out:
 	serve_free(&s);
+	privdrop_clear();
 	rcu_unregister_thread();
 	return rc;
 }
