@@ -15,6 +15,7 @@
 #include "forward/forward.h"
 #include "http/http.h"
 #include "server/answer_loop.h"
+#include "server/notify.h"
 #include "server/privdrop.h"
 #include "server/serve.h"
 #include "server/server.h"
@@ -94,12 +95,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		log_info("serve",
 			 "SIGHUP: reloading hosts and records files, re-listing containers");
+		notify_reloading();
 		for (size_t i = 0; i < s->nsources; i++)
 			if (s->sources[i].ops->reload != NULL)
 				s->sources[i].ops->reload(s->sources[i].self);
+		notify_ready("answering DNS");
 		return;
 	}
 	log_info("serve", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	notify_stopping();
 	if (s->cluster != NULL && !s->stopping) {
 		s->stopping = true; /* a second signal stops at once */
 		cluster_stop(s->cluster, stopped, s);
@@ -474,6 +478,8 @@ int serve_main(int argc, char **argv)
 		log_info("serve", "listening on %s (UDP, TCP), domain %s, %u threads",
 			 addr_str(&s.conf.listen[i], text, sizeof(text)), s.conf.domain,
 			 s.conf.threads);
+	/* Every listen socket is bound and its workers run: systemd may start what needs DNS. */
+	notify_ready("answering DNS");
 	event_base_dispatch(s.base);
 	rc = s.rc;
 out:
