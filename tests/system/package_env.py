@@ -43,3 +43,64 @@ def build_deb():
     if deb is None:
         pytest.fail("scripts/deb failed:\n" + log)
     return deb
+
+
+# --------------------------------------------------------------------------
+# An image with systemd as PID 1 and the package installed, made with
+# mmdebstrap from Debian's mirror (no registry), once per session.
+
+MIRROR = os.environ.get("BERTH_TEST_MIRROR", "http://deb.debian.org/debian")
+SUITE = "bookworm"
+
+
+def _mirror_reachable():
+    import urllib.request
+    try:
+        with urllib.request.urlopen("%s/dists/%s/InRelease" % (MIRROR, SUITE), timeout=10):
+            return True
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=None)
+def _systemd_image(deb, docker_host, name):
+    """(image name or None, log)."""
+    work = Path(tempfile.mkdtemp(prefix="berth-sdimg-"))
+    try:
+        tar = work / "root.tar"
+        # A .deb path and package names cannot share one --include; a local .deb
+        # needs the file-mirror-automount hook.
+        p = subprocess.run(["mmdebstrap", "--variant=essential", "--include=systemd,systemd-sysv",
+                            "--include=" + str(deb),
+                            "--hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount",
+                            SUITE, str(tar), MIRROR],
+                           capture_output=True, text=True, timeout=600)
+        if p.returncode != 0:
+            return None, "mmdebstrap failed:\n" + (p.stdout + p.stderr)[-6000:]
+        p = subprocess.run(["docker", "-H", docker_host, "import", str(tar), name],
+                           capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            return None, "docker import failed:\n" + p.stdout + p.stderr
+        atexit.register(subprocess.run, ["docker", "-H", docker_host, "rmi", "-f", name],
+                        capture_output=True, timeout=120)
+        return name, ""
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def systemd_image(docker_host, name):
+    """Name of an image (Debian 12, systemd, berth's .deb installed), removed by
+    that name when the session ends. Skips when mmdebstrap or the mirror is
+    unavailable; fails when building it fails."""
+    if shutil.which("mmdebstrap") is None:
+        pytest.skip("mmdebstrap is not installed (scripts/install-deps test installs it)")
+    if shutil.which("docker") is None:
+        pytest.skip("the docker command is not installed")
+    deb = build_deb()
+    if not _mirror_reachable():
+        pytest.skip("Debian's mirror %s is not reachable: mmdebstrap cannot make the image"
+                    % MIRROR)
+    image, log = _systemd_image(deb, docker_host, name)
+    if image is None:
+        pytest.fail(log)
+    return image
