@@ -21,3 +21,4 @@ page() { # NAME SUBCOMMAND DESCRIPTION
 page berth "" "DNS server that makes Docker containers findable by name"
 page berth-serve serve "answer DNS for Docker containers, hosts files and record files"
 page berth-provision provision "run the Docker containers that DNS TXT records list"
+page berth-health health "ask a running berth whether it is healthy"

@@ -25,7 +25,8 @@ def test_deb_builds_with_computed_dependencies():
                            check=True).stdout
     for path in ["./usr/bin/berth", "./etc/default/berth", "./usr/share/doc/berth/copyright",
                  "./usr/share/man/man1/berth.1.gz", "./usr/share/man/man1/berth-serve.1.gz",
-                 "./usr/share/man/man1/berth-provision.1.gz"]:
+                 "./usr/share/man/man1/berth-provision.1.gz",
+                 "./usr/share/man/man1/berth-health.1.gz"]:
         assert path in files, (path, files)
     conffiles = subprocess.run(["sh", "-c", "dpkg-deb --ctrl-tarfile \"$1\" | tar -xO ./conffiles",
                                 "-", str(deb)], capture_output=True, text=True).stdout
