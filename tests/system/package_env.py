@@ -104,3 +104,32 @@ def systemd_image(docker_host, name):
     if image is None:
         pytest.fail(log)
     return image
+
+
+@functools.lru_cache(maxsize=None)
+def _berth_image(deb, docker_host, name):
+    env = dict(os.environ, DOCKER_HOST=docker_host, MIRROR=MIRROR)
+    p = subprocess.run([str(REPO / "scripts" / "image"), "--deb", str(deb), name],
+                       capture_output=True, text=True, env=env, timeout=900)
+    if p.returncode != 0:
+        return None, "scripts/image failed:\n" + p.stdout + p.stderr
+    atexit.register(subprocess.run, ["docker", "-H", docker_host, "rmi", "-f", name],
+                    capture_output=True, timeout=120)
+    return name, p.stdout
+
+
+def berth_image(docker_host, name):
+    """berth's image as `make image` builds it (scripts/image with the session's
+    .deb), once per session, removed by name at the end."""
+    if shutil.which("mmdebstrap") is None:
+        pytest.skip("mmdebstrap is not installed (scripts/install-deps test installs it)")
+    if shutil.which("docker") is None:
+        pytest.skip("the docker command is not installed")
+    deb = build_deb()
+    if not _mirror_reachable():
+        pytest.skip("Debian's mirror %s is not reachable: mmdebstrap cannot make the image"
+                    % MIRROR)
+    image, log = _berth_image(deb, docker_host, name)
+    if image is None:
+        pytest.fail(log)
+    return image
