@@ -86,5 +86,11 @@ void conf_usage_serve(FILE *f);
 void conf_clear(struct serve_conf *c);
 
 /* Default upstreams: the nameservers in the resolv.conf file, minus any that
- * are berth's own listen addresses. Fills c->upstream. Returns the count. */
+ * are berth's own listen addresses; when that file points only at
+ * systemd-resolved's stub, those of /run/systemd/resolve/resolv.conf. Fills
+ * c->upstream. Returns the count. */
 size_t conf_upstreams_from_resolv(struct serve_conf *c, const char *path);
+/* The same; when the file names only systemd-resolved's stub (127.0.0.53 or
+ * 127.0.0.54), the nameservers of resolved (its /run/systemd/resolve/resolv.conf
+ * here) instead, if it lists any. */
+size_t conf_upstreams_from_resolv_at(struct serve_conf *c, const char *path, const char *resolved);
