@@ -46,7 +46,7 @@ def build_deb():
 
 
 # --------------------------------------------------------------------------
-# An image with systemd as PID 1 and the package installed, made with
+# An image with systemd as PID 1 (and systemd-resolved) and the package installed, made with
 # mmdebstrap from Debian's mirror (no registry), once per session.
 
 MIRROR = os.environ.get("BERTH_TEST_MIRROR", "http://deb.debian.org/debian")
@@ -70,7 +70,7 @@ def _systemd_image(deb, docker_host, name):
         tar = work / "root.tar"
         # A .deb path and package names cannot share one --include; a local .deb
         # needs the file-mirror-automount hook.
-        p = subprocess.run(["mmdebstrap", "--variant=essential", "--include=systemd,systemd-sysv",
+        p = subprocess.run(["mmdebstrap", "--variant=essential", "--include=systemd,systemd-sysv,systemd-resolved,iproute2",
                             "--include=" + str(deb),
                             "--hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount",
                             SUITE, str(tar), MIRROR],

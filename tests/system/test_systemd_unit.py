@@ -4,7 +4,8 @@ exposure at most 2.0); then under a real systemd 252 as PID 1, in a container
 of the shared dockerd (image made with mmdebstrap, the .deb installed): the
 unit reaches active (running) through Type=notify, answers on the container's
 own loopback, runs as the system user berth with only CAP_NET_BIND_SERVICE,
-reloads, and stops cleanly."""
+reloads, and stops cleanly; with berth-resolved enabled, systemd-resolved sends
+*.docker, and only that, to berth, and no longer once berth stops."""
 import re
 import secrets
 import shutil
@@ -17,6 +18,7 @@ from conftest import BERTH_BIN, REPO
 from package_env import build_deb, systemd_image
 
 UNIT = REPO / "debian" / "berth.service"
+RESOLVED_UNIT = REPO / "debian" / "berth.berth-resolved.service"
 MAX_EXPOSURE = 2.0
 CAP_NET_BIND_SERVICE = 1 << 10
 
@@ -34,8 +36,9 @@ def exposure(text):
     return float(m.group(1))
 
 
-def test_unit_security_offline():
-    p = analyze("security", "--offline=true", "--no-pager", str(UNIT))
+@pytest.mark.parametrize("unit", [UNIT, RESOLVED_UNIT], ids=["berth", "berth-resolved"])
+def test_unit_security_offline(unit):
+    p = analyze("security", "--offline=true", "--no-pager", str(unit))
     assert p.returncode == 0, p.stdout + p.stderr
     assert exposure(p.stdout) <= MAX_EXPOSURE, p.stdout
 
@@ -54,7 +57,7 @@ def test_unit_verifies(tmp_path):
 # ---------------------------------------------------------------- real systemd
 
 SESSION = secrets.token_hex(3)
-HOSTS = "10.9.8.7 web.internal\n"
+HOSTS = "10.9.8.7 web.internal\n10.9.8.8 api.docker\n"
 DEFAULTS = """\
 BERTH_UPSTREAM=none
 BERTH_DOCKER=none
@@ -69,7 +72,7 @@ class Box:
     def __init__(self, host, image, name):
         self.host, self.name = host, name
         p = self.docker("run", "-d", "--name", name, "--cgroupns=private",
-                        "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined",
+                        "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--security-opt", "seccomp=unconfined",
                         "--tmpfs", "/run", "--tmpfs", "/run/lock", "--network", "none",
                         "-e", "container=docker", image, "/sbin/init")
         assert p.returncode == 0, p.stderr
@@ -98,6 +101,16 @@ class Box:
         args = ["nsenter", "-t", str(self.pid()), "-n", "dig", "+time=2", "+tries=1",
                 "@127.0.0.1", name, rdtype] + (["+tcp"] if tcp else [])
         return subprocess.run(args, capture_output=True, text=True, timeout=20).stdout
+
+    def metric(self, name):
+        """Sum of a counter of berth's /metrics, read in the container's network namespace."""
+        code = ("import urllib.request; print(urllib.request.urlopen("
+                "'http://127.0.0.1:8053/metrics', timeout=5).read().decode())")
+        p = subprocess.run(["nsenter", "-t", str(self.pid()), "-n", "/usr/bin/python3", "-c", code],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 0, p.stderr
+        return sum(float(line.split()[-1]) for line in p.stdout.splitlines()
+                   if line.startswith(name + " ") or line.startswith(name + "{"))
 
     def remove(self):
         self.docker("rm", "-f", self.name)
@@ -191,6 +204,34 @@ def test_reload(box):
     assert st["MainPID"] == pid and st["ActiveState"] == "active", st
     assert "SIGHUP: reloading" in box.journal()
     assert "10.9.8.7" in box.dig("web.internal")
+
+
+def test_resolved_sends_only_the_zone_to_berth(box):
+    p = box.sh("systemctl enable --now berth-resolved", timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr + box.sh("journalctl -u berth-resolved "
+                                                           "--no-pager -o cat").stdout
+    p = box.sh("resolvectl query api.docker")
+    assert p.returncode == 0 and "10.9.8.8" in p.stdout, p.stdout + p.stderr
+    before = box.metric("berth_queries_received_total")
+    assert before > 0
+    # Another name takes its own way (here: nowhere, the container has no network),
+    # never berth's.
+    box.sh("resolvectl query example.com; resolvectl query web.internal")
+    assert box.metric("berth_queries_received_total") == before
+    # berth stops: resolved no longer sends it anything (the link is gone) ...
+    assert box.sh("systemctl stop berth").returncode == 0
+    assert box.sh("systemctl is-active berth-resolved").stdout.strip() == "inactive"
+    assert box.sh("ip link show berth0").returncode != 0
+    assert box.sh("resolvectl query api.docker").returncode != 0
+    # ... and starting berth brings it back.
+    assert box.sh("systemctl start berth").returncode == 0
+    assert wait_active(box)["ActiveState"] == "active"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and box.sh("resolvectl query api.docker").returncode:
+        time.sleep(0.2)
+    assert "10.9.8.8" in box.sh("resolvectl query api.docker").stdout
+    assert box.sh("systemctl disable --now berth-resolved").returncode == 0
+    assert box.sh("ip link show berth0").returncode != 0
 
 
 def test_fresh_install_joins_the_docker_group(box):
