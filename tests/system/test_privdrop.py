@@ -240,3 +240,20 @@ def test_listen_address_added_after_start(netns, state_parent):
             proc.kill()
             rc = proc.wait(5)
     assert rc == 0, log()
+
+
+def test_socket_without_its_group_says_so(start_berth, state_parent):
+    """A Docker socket berth's user may not open: the log line says what to do."""
+    sock_path = os.path.join(state_parent, "docker.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(sock_path)
+    s.listen(4)
+    try:
+        os.chmod(sock_path, 0o660)  # root:root: nobody cannot connect
+        b = start_berth("--user", "nobody", "--docker", "unix://" + sock_path,
+                        "--state-dir", os.path.join(state_parent, "state"))
+        assert wait_until(lambda: "Permission denied (berth's user needs the socket's group"
+                          in b.stderr()), b.stderr()
+        assert b.alive()
+    finally:
+        s.close()
