@@ -20,6 +20,15 @@
 #include "util/err.h"
 #include "util/log.h"
 
+/* Built with AddressSanitizer (gcc says so one way, clang another)? */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 struct bound {
 	struct addr a;
 	int type;
@@ -235,6 +244,11 @@ int privdrop_start(const struct serve_conf *c, char *err, size_t errlen)
 				  "--user %s: root or a capability is still held after the change",
 				  c->user);
 	}
+#ifdef UNDER_ASAN
+	/* Test builds only: LeakSanitizer checks at exit from a task that must
+	 * ptrace this process, which the change of user made undumpable. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
 	char gtext[64] = "";
 	if (ngids == 2) {
 		struct group *g = getgrgid(gids[1]);
