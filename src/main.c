@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "health/health.h"
 #include "provision/provision.h"
 #include "routing/config.h"
 #include "server/serve.h"
@@ -10,13 +11,15 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: berth [serve|provision|haproxy-config] [OPTIONS]\n"
+		"usage: berth [serve|provision|health|haproxy-config] [OPTIONS]\n"
 		"\n"
 		"berth is a DNS server that makes Docker containers findable by name.\n"
 		"\n"
 		"commands:\n"
 		"  serve       answer DNS queries (the default); see `berth serve --help`\n"
 		"  provision   run the containers DNS TXT records list; see `berth provision --help`\n"
+		"  health      exit 0 when the berth serving HTTP there is healthy; see `berth health "
+		"--help`\n"
 		"  haproxy-config\n"
 		"              HAProxy's configuration for HTTP/TLS routing; see its --help\n"
 		"\n"
@@ -30,6 +33,8 @@ int main(int argc, char **argv)
 		return serve_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "provision") == 0)
 		return provision_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "health") == 0)
+		return health_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "haproxy-config") == 0)
 		return haproxy_config_main(argc - 1, argv + 1);
 	if (argc >= 2 && argv[1][0] != '-') {

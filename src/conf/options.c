@@ -713,6 +713,27 @@ static const struct optparse_opt opts[] = {
 	  .help = "Where berth keeps state: the services put through the HTTP API.",
 	  .kind = OPTPARSE_FUNC,
 	  .set = set_state_dir },
+	{ .name = "user",
+	  .arg = "NAME",
+	  .def = "(none: keep the user berth was started as)",
+	  .help = "Started as root: bind every socket, then run as this user with no "
+		  "capabilities.",
+	  .kind = OPTPARSE_FUNC,
+	  AT(user),
+	  .set = set_str_at },
+	{ .name = "group",
+	  .arg = "NAME",
+	  .def = "the Docker socket's group",
+	  .help = "With --user: the supplementary group kept (the one that may use the "
+		  "Docker socket).",
+	  .kind = OPTPARSE_FUNC,
+	  AT(group),
+	  .set = set_str_at },
+	{ .name = "keep-net-bind-service",
+	  .def = "off",
+	  .help = "With --user: keep CAP_NET_BIND_SERVICE (and no other capability).",
+	  .kind = OPTPARSE_FLAG,
+	  AT(keep_net_bind) },
 	{ .name = "log-level",
 	  .arg = "LEVEL",
 	  .def = "info",
@@ -883,6 +904,8 @@ void conf_clear(struct serve_conf *c)
 	free(c->advertise);
 	free(c->api_token);
 	free(c->state_dir);
+	free(c->user);
+	free(c->group);
 	free(c->resolv_conf);
 	free(c->docker_tls_ca);
 	free(c->docker_tls_cert);
@@ -962,7 +985,7 @@ static int parse_ns(struct addr *out, char *word)
 	return addr_parse(out, word, 53);
 }
 
-size_t conf_upstreams_from_resolv(struct serve_conf *c, const char *path)
+static size_t read_resolv(struct serve_conf *c, const char *path)
 {
 	char line[1024];
 	FILE *f;
@@ -998,4 +1021,38 @@ size_t conf_upstreams_from_resolv(struct serve_conf *c, const char *path)
 	}
 	fclose(f);
 	return c->nupstream;
+}
+
+/* One of systemd-resolved's stub listeners (127.0.0.53, 127.0.0.54)? */
+static bool is_resolved_stub(const struct addr *a)
+{
+	char ip[64];
+	return a->ss.ss_family == AF_INET && addr_port(a) == 53 &&
+	       (strcmp(addr_ip_str(a, ip, sizeof(ip)), "127.0.0.53") == 0 ||
+		strcmp(ip, "127.0.0.54") == 0);
+}
+
+size_t conf_upstreams_from_resolv_at(struct serve_conf *c, const char *path, const char *resolved)
+{
+	size_t n = read_resolv(c, path);
+	if (n == 0 || resolved == NULL)
+		return n;
+	for (size_t i = 0; i < n; i++)
+		if (!is_resolved_stub(&c->upstream[i]))
+			return n;
+	/* Only resolved's stub: ask the servers it asks (as dockerd does), so that a
+	 * name resolved sends to berth is never sent back to resolved. */
+	struct addr stub[CONF_MAX_LISTEN];
+	memcpy(stub, c->upstream, n * sizeof(stub[0]));
+	size_t m = read_resolv(c, resolved);
+	if (m > 0)
+		return m;
+	memcpy(c->upstream, stub, n * sizeof(stub[0]));
+	c->nupstream = n;
+	return n;
+}
+
+size_t conf_upstreams_from_resolv(struct serve_conf *c, const char *path)
+{
+	return conf_upstreams_from_resolv_at(c, path, "/run/systemd/resolve/resolv.conf");
 }

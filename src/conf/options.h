@@ -39,6 +39,9 @@ struct serve_conf {
 	char *advertise;       /* --advertise */
 	char *api_token;       /* --api-token */
 	char *state_dir;       /* --state-dir, default /var/lib/berth */
+	char *user;            /* --user: drop root to this user once bound; NULL: stay */
+	char *group;           /* --group: supplementary group (the Docker socket's by default) */
+	bool keep_net_bind;    /* --keep-net-bind-service: keep CAP_NET_BIND_SERVICE */
 	int log_level;         /* --log-level error|warn|info|debug, default info */
 	bool log_json;         /* --log-format text|json */
 	enum miss_mode miss;   /* --miss nxdomain|servfail */
@@ -89,5 +92,11 @@ void conf_usage_serve(FILE *f);
 void conf_clear(struct serve_conf *c);
 
 /* Default upstreams: the nameservers in the resolv.conf file, minus any that
- * are berth's own listen addresses. Fills c->upstream. Returns the count. */
+ * are berth's own listen addresses; when that file points only at
+ * systemd-resolved's stub, those of /run/systemd/resolve/resolv.conf. Fills
+ * c->upstream. Returns the count. */
 size_t conf_upstreams_from_resolv(struct serve_conf *c, const char *path);
+/* The same; when the file names only systemd-resolved's stub (127.0.0.53 or
+ * 127.0.0.54), the nameservers of resolved (its /run/systemd/resolve/resolv.conf
+ * here) instead, if it lists any. */
+size_t conf_upstreams_from_resolv_at(struct serve_conf *c, const char *path, const char *resolved);

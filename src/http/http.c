@@ -25,6 +25,7 @@
 
 #include "conf/options.h"
 #include "http/internal.h"
+#include "server/privdrop.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -634,8 +635,11 @@ static int listen_on(const struct addr *a, char *err, size_t errlen)
 {
 	char text[80];
 	int on = 1;
-	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = privdrop_take_socket(a, SOCK_STREAM); /* bound before --user dropped root */
 
+	if (fd >= 0)
+		return fd;
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
 	if (a->ss.ss_family == AF_INET6 &&

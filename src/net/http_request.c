@@ -129,8 +129,11 @@ static int map_error(struct hc_req *r, CURLcode rc, const char **msg)
 		if (oserr <= 0)
 			oserr = ECONNREFUSED;
 		/* curl speaks of "localhost port 80" even for a unix socket: say what failed. */
-		snprintf(r->errbuf, sizeof(r->errbuf), "cannot connect to %s: %s",
-			 hc_ep_name(&r->c->eps[r->ep]), strerror((int)oserr));
+		snprintf(r->errbuf, sizeof(r->errbuf), "cannot connect to %s: %s%s",
+			 hc_ep_name(&r->c->eps[r->ep]), strerror((int)oserr),
+			 oserr == EACCES ? " (berth's user needs the socket's group: adduser "
+					   "berth docker, or --group with --user)" :
+					   "");
 		*msg = r->errbuf;
 		return -(int)oserr;
 	case CURLE_COULDNT_RESOLVE_HOST:

@@ -16,6 +16,8 @@
 #include "http/http.h"
 #include "routing/router.h"
 #include "server/answer_loop.h"
+#include "server/notify.h"
+#include "server/privdrop.h"
 #include "server/serve.h"
 #include "server/server.h"
 #include "server/tcp.h"
@@ -95,12 +97,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		log_info("serve",
 			 "SIGHUP: reloading hosts and records files, re-listing containers");
+		notify_reloading();
 		for (size_t i = 0; i < s->nsources; i++)
 			if (s->sources[i].ops->reload != NULL)
 				s->sources[i].ops->reload(s->sources[i].self);
+		notify_ready("answering DNS");
 		return;
 	}
 	log_info("serve", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	notify_stopping();
 	if (s->cluster != NULL && !s->stopping) {
 		s->stopping = true; /* a second signal stops at once */
 		cluster_stop(s->cluster, stopped, s);
@@ -459,6 +464,12 @@ int serve_main(int argc, char **argv)
 		return 0;
 	log_setup((enum log_level)s.conf.log_level, s.conf.log_json);
 	signal(SIGPIPE, SIG_IGN);
+	/* --user: bind as root, then drop it, before any thread or source starts. */
+	if (privdrop_start(&s.conf, err, sizeof(err)) < 0) {
+		log_error("serve", "%s", err);
+		conf_clear(&s.conf);
+		return 1;
+	}
 	rcu_register_thread();
 
 	char nsbuf[64];
@@ -521,10 +532,13 @@ int serve_main(int argc, char **argv)
 		log_info("serve", "listening on %s (UDP, TCP), domain %s, %u threads",
 			 addr_str(&s.conf.listen[i], text, sizeof(text)), s.conf.domain,
 			 s.conf.threads);
+	/* Every listen socket is bound and its workers run: systemd may start what needs DNS. */
+	notify_ready("answering DNS");
 	event_base_dispatch(s.base);
 	rc = s.rc;
 out:
 	serve_free(&s);
+	privdrop_clear();
 	rcu_unregister_thread();
 	return rc;
 }

@@ -701,6 +701,37 @@ static void test_resolv(void **state)
 	unlink(path);
 }
 
+/* resolv.conf naming only systemd-resolved's stub: resolved's own servers instead. */
+static void test_resolv_resolved_stub(void **state)
+{
+	struct serve_conf c;
+	char stub[64], uplinks[64], empty[64], mixed[64];
+
+	temp_file(stub, "# managed by resolved\nnameserver 127.0.0.53\noptions edns0 trust-ad\n");
+	temp_file(uplinks, "nameserver 192.0.2.7\nnameserver 2001:db8::7\n");
+	temp_file(empty, "# no servers yet\n");
+	temp_file(mixed, "nameserver 127.0.0.53\nnameserver 192.0.2.8\n");
+
+	expect_ok(&c, "--resolv-conf", stub, NULL);
+	assert_int_equal(conf_upstreams_from_resolv_at(&c, stub, uplinks), 2);
+	assert_string_equal(str(&c.upstream[0]), "192.0.2.7:53");
+	assert_string_equal(str(&c.upstream[1]), "[2001:db8::7]:53");
+	/* resolved knows no server: the stub stays (better than nothing). */
+	assert_int_equal(conf_upstreams_from_resolv_at(&c, stub, empty), 1);
+	assert_string_equal(str(&c.upstream[0]), "127.0.0.53:53");
+	assert_int_equal(conf_upstreams_from_resolv_at(&c, stub, "/nonexistent/x"), 1);
+	assert_string_equal(str(&c.upstream[0]), "127.0.0.53:53");
+	/* Another server beside the stub: the file is taken as it is. */
+	assert_int_equal(conf_upstreams_from_resolv_at(&c, mixed, uplinks), 2);
+	assert_string_equal(str(&c.upstream[0]), "127.0.0.53:53");
+	assert_string_equal(str(&c.upstream[1]), "192.0.2.8:53");
+	conf_clear(&c);
+	unlink(stub);
+	unlink(uplinks);
+	unlink(empty);
+	unlink(mixed);
+}
+
 static void test_resolv_limits(void **state)
 {
 	struct serve_conf c;
@@ -926,6 +957,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_usage, clean_env),
 		cmocka_unit_test_setup(test_help_version, clean_env),
 		cmocka_unit_test_setup(test_resolv, clean_env),
+		cmocka_unit_test_setup(test_resolv_resolved_stub, clean_env),
 		cmocka_unit_test_setup(test_resolv_limits, clean_env),
 		cmocka_unit_test_setup(test_log_output, clean_env),
 		cmocka_unit_test_setup(test_strv_err, clean_env),
