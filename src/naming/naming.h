@@ -24,9 +24,9 @@ struct container_net {
 };
 
 struct container_port {
-	uint16_t port;      /* container port */
-	bool udp;           /* else tcp */
-	uint16_t host_port; /* published host port, 0 if not published */
+	uint16_t port;       /* container port */
+	bool udp;            /* else tcp */
+	uint16_t host_port;  /* published host port, 0 if not published */
 	const char *host_ip; /* the host address it is bound to; NULL or "" (or 0.0.0.0, ::): all */
 };
 

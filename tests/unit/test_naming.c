@@ -709,7 +709,8 @@ static const struct naming_case cases[] = {
 	/* ---- SRV ---- */
 	{
 		.name = "SRV: exposed ports, tcp and udp",
-		.c = { WEB, PORTS({ 80, false, 8080, NULL }, { 53, true, 0, NULL }, { 0, false, 0, NULL }) },
+		.c = { WEB, PORTS({ 80, false, 8080, NULL }, { 53, true, 0, NULL },
+				  { 0, false, 0, NULL }) },
 		WANT({ "SRV", "_80._tcp.web.docker.", "0 0 80 web.docker.", false, 0 },
 		     { "SRV", "_53._udp.web.docker.", "0 0 53 web.docker.", false, 0 }),
 		ABSENT({ "ANY", "_53._tcp.web.docker.", NULL, false, 0 },
@@ -1424,7 +1425,9 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: berth.srv labels carry the host port; unpublished ones dropped",
-		.c = { XWEB, PORTS({ 80, false, 8080, NULL }, { 53, true, 5353, NULL }, { 9000, false, 0, NULL }),
+		.c = { XWEB,
+		       PORTS({ 80, false, 8080, NULL }, { 53, true, 5353, NULL },
+			     { 9000, false, 0, NULL }),
 		       LABELS({ "berth.srv.http", "80" }, { "berth.srv.dns", "53/udp" },
 			      { "berth.srv.dnstcp", "53/tcp" }, { "berth.srv.admin", "9000" },
 			      { "berth.srv.other", "81" }, { "berth.srv.bad", "abc" }) },
@@ -1470,7 +1473,8 @@ static const struct export_case export_cases[] = {
 	},
 	{
 		.name = "export: an ignored container is ignored here too",
-		.c = { XWEB2, PORTS({ 80, false, 8080, NULL }), LABELS({ "berth.ignore", "true" }) },
+		.c = { XWEB2, PORTS({ 80, false, 8080, NULL }),
+		       LABELS({ "berth.ignore", "true" }) },
 		.x = { .advertise = ADV, ROUTABLE("routed"), .unreachable = true },
 		.ignored = true,
 	},
