@@ -335,8 +335,8 @@ def test_etcd_stopped_nodes_answer_on_and_catch_up(tmp_path, etcd, nodes, sig): 
     # A change during the outage: answered on a at once, on b once etcd is back.
     put_service(a, "new", "new-a", "192.0.2.32")
     delete_service(a, "old")
-    assert a.texts("new-a.docker") == {"192.0.2.32"}
-    assert a.texts("old-a.docker") == set()
+    a.wait_texts("new-a.docker", "A", {"192.0.2.32"})     # published on the next loop turn
+    a.wait_texts("old-a.docker", "A", set())
 
     # Two seconds of outage: several retries, one line. (However long etcd is
     # stopped, it gives every lease a full TTL again when it starts: the leases
