@@ -385,7 +385,74 @@ static uint8_t answer_missing(struct resp *r, const struct snapshot *s, const kn
 	return rcode_of_miss(qi);
 }
 
-size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t *out, size_t outmax)
+/* The EDNS of a query, read from the wire without libknot: error replies need
+ * it for queries libknot would not parse (RFC 6891 6.1.1). */
+struct edns_in {
+	bool present;
+	bool do_bit;
+};
+
+/* Length of the name at q + off, compression pointers allowed, or 0. */
+static size_t name_len_at(const uint8_t *q, size_t qlen, size_t off)
+{
+	if (off >= qlen)
+		return 0;
+	int n = knot_dname_wire_check(q + off, q + qlen, q);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Walk every section of q: one OPT with the root as owner in the additional
+ * section, and records that fill the packet as the counts say, give *e. */
+static void edns_of_wire(const uint8_t *q, size_t qlen, struct edns_in *e)
+{
+	*e = (struct edns_in){ 0 };
+	size_t off = KNOT_WIRE_HEADER_SIZE;
+	for (uint16_t i = 0; i < knot_wire_get_qdcount(q); i++) {
+		size_t n = name_len_at(q, qlen, off);
+		if (n == 0 || off + n + 4 > qlen)
+			return;
+		off += n + 4;
+	}
+	uint32_t before = (uint32_t)knot_wire_get_ancount(q) + knot_wire_get_nscount(q);
+	uint32_t total = before + knot_wire_get_arcount(q);
+	int opts = 0;
+	bool do_bit = false;
+	for (uint32_t i = 0; i < total; i++) {
+		size_t n = name_len_at(q, qlen, off);
+		if (n == 0 || off + n + 10 > qlen)
+			return;
+		const uint8_t *rr = q + off + n;
+		size_t rdlen = (size_t)rr[8] << 8 | rr[9];
+		if (off + n + 10 + rdlen > qlen)
+			return;
+		if (i >= before && (rr[0] << 8 | rr[1]) == KNOT_RRTYPE_OPT) {
+			if (n != 1)
+				return; /* an OPT not at the root: not an OPT we can read */
+			opts++;
+			do_bit = (rr[6] & 0x80) != 0;
+		}
+		off += n + 10 + rdlen;
+	}
+	e->present = opts == 1;
+	e->do_bit = do_bit;
+}
+
+/* Berth's OPT record at p (OPT_SIZE bytes): its UDP size, the upper bits of
+ * rcode, DO as the client sent it (RFC 3225). */
+static size_t put_opt(uint8_t *p, uint16_t udp_size, uint16_t rcode, bool do_bit)
+{
+	p[0] = 0; /* root owner */
+	put16(p + 1, KNOT_RRTYPE_OPT);
+	put16(p + 3, udp_size);
+	p[5] = (uint8_t)(rcode >> 4); /* extended RCODE */
+	p[6] = KNOT_EDNS_VERSION;
+	put16(p + 7, do_bit ? 0x8000 : 0);
+	put16(p + 9, 0);
+	return OPT_SIZE;
+}
+
+size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint16_t udp_size,
+			  uint8_t *out, size_t outmax)
 {
 	if (qlen < KNOT_WIRE_HEADER_SIZE || outmax < KNOT_WIRE_HEADER_SIZE)
 		return 0;
@@ -405,6 +472,12 @@ size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t 
 			len += (size_t)nlen + 4;
 			knot_wire_set_qdcount(out, 1);
 		}
+	}
+	struct edns_in e;
+	edns_of_wire(q, qlen, &e);
+	if (e.present && len + OPT_SIZE <= outmax) {
+		len += put_opt(out + len, udp_size, rcode, e.do_bit);
+		knot_wire_set_arcount(out, 1);
 	}
 	return len;
 }
@@ -536,22 +609,13 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	knot_wire_set_arcount(out, (uint16_t)(r.count[AR] + (edns ? 1 : 0)));
 	knot_wire_set_rcode(out, (short)(rcode & 0xf));
 	if (edns) {
-		uint8_t *opt = out + r.pos;
-		opt[0] = 0; /* root owner */
-		put16(opt + 1, KNOT_RRTYPE_OPT);
-		put16(opt + 3, qi->udp_cap);
-		opt[5] = (uint8_t)(rcode >> 4); /* extended RCODE */
-		opt[6] = KNOT_EDNS_VERSION;
-		put16(opt + 7,
-		      knot_edns_do(pkt->opt_rr) ? 0x8000 : 0); /* DO is echoed (RFC 3225) */
-		put16(opt + 9, 0);
-		r.pos += OPT_SIZE;
+		r.pos += put_opt(out + r.pos, qi->udp_cap, rcode, knot_edns_do(pkt->opt_rr));
 	}
 	bump(&w->counters.rcode[rcode & 0xf], 1);
 	*outlen = r.pos;
 	return DNS_REPLY;
 error:
-	*outlen = dns_error_response(q, qlen, rcode, out, outmax);
+	*outlen = dns_error_response(q, qlen, rcode, qi->udp_cap, out, outmax);
 	bump(&w->counters.rcode[rcode & 0xf], 1);
 	if (*outlen == 0) {
 		bump(&w->counters.dropped, 1);

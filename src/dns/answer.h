@@ -74,6 +74,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 			   size_t *outlen);
 
 /* A bare error response (FORMERR/SERVFAIL/REFUSED...) echoing the query's ID and
- * question when they can be read. Returns the length, or 0 if q is unusable. */
-size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t *out,
-			  size_t outmax);
+ * question when they can be read, and an OPT advertising udp_size when the query
+ * has one (RFC 6891 6.1.1). Returns the length, or 0 if q is unusable. */
+size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint16_t udp_size,
+			  uint8_t *out, size_t outmax);

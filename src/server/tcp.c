@@ -135,8 +135,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 			send_msg(c, t->out, outlen);
 		} else if (act == DNS_FORWARD) {
 			if (c->pending >= TCP_MAX_PENDING) {
-				outlen = dns_error_response(q, len, 2 /* SERVFAIL */, t->out,
-							    UINT16_MAX);
+				outlen = dns_error_response(q, len, 2 /* SERVFAIL */,
+							    conf->udp_size, t->out, UINT16_MAX);
 				if (outlen > 0)
 					send_msg(c, t->out, outlen);
 			} else {

@@ -107,6 +107,8 @@ static size_t make_query(uint8_t *buf, const char *name, uint16_t type, uint16_t
 	return len;
 }
 
+#define OPT_LEN 11 /* an OPT without options */
+
 struct result {
 	enum dns_action act;
 	knot_pkt_t *pkt;
@@ -369,6 +371,62 @@ static void test_badvers(void **state)
 	knot_pkt_free(r.pkt);
 }
 
+/* RFC 6891 6.1.1: an error reply to a query with an OPT has an OPT too. */
+static void test_error_opt(void **state)
+{
+	uint8_t q[512];
+	size_t len = make_query(q, "web.docker", KNOT_RRTYPE_A, 4096);
+	/* NOTIFY opcode: NOTIMP with berth's OPT, DO echoed */
+	q[2] = (uint8_t)(KNOT_OPCODE_NOTIFY << 3);
+	struct result r = ask(q, len, false, false, false);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_NOTIMPL);
+	assert_non_null(r.pkt->opt_rr);
+	assert_int_equal(knot_edns_get_payload(r.pkt->opt_rr), 1232);
+	assert_true(knot_edns_do(r.pkt->opt_rr));
+	knot_pkt_free(r.pkt);
+	/* qtype OPT and TYPE0: FORMERR with an OPT */
+	uint16_t types[] = { KNOT_RRTYPE_OPT, 0 };
+	for (size_t i = 0; i < 2; i++) {
+		len = make_query(q, "web.docker", types[i], 1232);
+		r = ask(q, len, true, false, false);
+		assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_FORMERR);
+		assert_non_null(r.pkt->opt_rr);
+		knot_pkt_free(r.pkt);
+	}
+	/* no question, only an OPT */
+	uint8_t noq[] = { 0x12, 0x34, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+			  0,    0,    41,   4, 0, 0, 0, 0, 0, 0, 0 };
+	r = ask(noq, sizeof(noq), false, false, false);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_FORMERR);
+	assert_int_equal(knot_wire_get_qdcount(r.pkt->wire), 0);
+	assert_non_null(r.pkt->opt_rr);
+	assert_false(knot_edns_do(r.pkt->opt_rr));
+	knot_pkt_free(r.pkt);
+	/* an OPT whose length runs past the end, or two OPTs: no OPT to echo */
+	noq[sizeof(noq) - 1] = 4;
+	uint8_t out2[512];
+	size_t n =
+		dns_error_response(noq, sizeof(noq), KNOT_RCODE_FORMERR, 1232, out2, sizeof(out2));
+	assert_int_equal(n, KNOT_WIRE_HEADER_SIZE);
+	assert_int_equal(knot_wire_get_arcount(out2), 0);
+	len = make_query(q, "web.docker", KNOT_RRTYPE_A, 1232);
+	memcpy(q + len, q + len - OPT_LEN, OPT_LEN);
+	knot_wire_set_arcount(q, 2);
+	n = dns_error_response(q, len + OPT_LEN, KNOT_RCODE_FORMERR, 1232, out2, sizeof(out2));
+	assert_int_equal(knot_wire_get_arcount(out2), 0);
+	/* without an OPT in the query, none in the reply */
+	len = make_query(q, "web.docker", KNOT_RRTYPE_A, 0);
+	n = dns_error_response(q, len, KNOT_RCODE_SERVFAIL, 1232, out2, sizeof(out2));
+	assert_int_equal(n, len);
+	assert_int_equal(knot_wire_get_arcount(out2), 0);
+	/* with one: header, question, OPT */
+	len = make_query(q, "web.docker", KNOT_RRTYPE_A, 1232);
+	n = dns_error_response(q, len, KNOT_RCODE_SERVFAIL, 900, out2, sizeof(out2));
+	assert_int_equal(n, len);
+	assert_int_equal(knot_wire_get_arcount(out2), 1);
+	assert_int_equal(out2[n - 8] << 8 | out2[n - 7], 900);
+}
+
 static size_t answers_of(const char *name, uint16_t type, uint8_t *rcode)
 {
 	uint8_t q[512];
@@ -475,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_edns_and_truncation),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_badvers),
+		cmocka_unit_test(test_error_opt),
 		cmocka_unit_test(test_dnsdock_patterns),
 		cmocka_unit_test(test_id_prefix),
 		cmocka_unit_test(test_split_horizon),
