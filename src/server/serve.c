@@ -289,8 +289,8 @@ static int start_forwarder(struct serve *s)
 		return 0;
 	}
 	char err[256];
-	if (forwarder_new(s->ctx.base, c->upstream, c->nupstream, &s->ctx.fwd, err, sizeof(err)) <
-	    0) {
+	if (forwarder_new(s->ctx.base, c->upstream, c->nupstream, c->udp_size, &s->ctx.fwd, err,
+			  sizeof(err)) < 0) {
 		log_error("forward", "%s", err);
 		return -EINVAL;
 	}
