@@ -577,7 +577,10 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	knot_wire_set_qr(out);
 
 	bool forward = false;
-	if (edns && knot_edns_get_version(pkt->opt_rr) != KNOT_EDNS_VERSION) {
+	if (pkt->tsig_rr != NULL) {
+		/* berth has no TSIG keys: whatever the key, it is unknown (RFC 8945 5.2). */
+		rcode = KNOT_RCODE_NOTAUTH;
+	} else if (edns && knot_edns_get_version(pkt->opt_rr) != KNOT_EDNS_VERSION) {
 		rcode = KNOT_RCODE_BADVERS;
 	} else if (knot_pkt_qclass(pkt) != KNOT_CLASS_IN) {
 		rcode = KNOT_RCODE_REFUSED;
@@ -611,6 +614,10 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	if (edns) {
 		r.pos += put_opt(out + r.pos, qi->udp_cap, rcode, knot_edns_do(pkt->opt_rr));
 	}
+	/* The unsigned TSIG of a BADKEY error, last (RFC 8945 5.3.2); when it
+	 * does not fit, NOTAUTH alone. */
+	if (pkt->tsig_rr != NULL)
+		(void)knot_tsig_add(out, &r.pos, limit, KNOT_RCODE_BADKEY, pkt->tsig_rr);
 	bump(&w->counters.rcode[rcode & 0xf], 1);
 	*outlen = r.pos;
 	return DNS_REPLY;

@@ -427,6 +427,48 @@ static void test_error_opt(void **state)
 	assert_int_equal(out2[n - 8] << 8 | out2[n - 7], 900);
 }
 
+/* Append a TSIG record (its MAC is not checked: berth has no keys) to q. */
+static size_t add_tsig(uint8_t *q, size_t len)
+{
+	static const uint8_t head[] = { 3,   'k', 'e', 'y', 0,   0,   250, 0,   255, 0,
+					0,   0,   0,   0,   61,  11,  'h', 'm', 'a', 'c',
+					'-', 's', 'h', 'a', '2', '5', '6', 0 };
+	memcpy(q + len, head, sizeof(head));
+	len += sizeof(head);
+	memset(q + len, 0, 6 + 2 + 2 + 32 + 6);
+	q[len + 5] = 1;     /* time signed */
+	q[len + 7] = 44;    /* fudge */
+	q[len + 9] = 32;    /* MAC size */
+	q[len + 42] = q[0]; /* original ID */
+	q[len + 43] = q[1];
+	len += 6 + 2 + 2 + 32 + 6;
+	knot_wire_set_arcount(q, (uint16_t)(knot_wire_get_arcount(q) + 1));
+	return len;
+}
+
+/* A TSIG with any key: NOTAUTH and an unsigned TSIG with BADKEY, after the OPT. */
+static void test_tsig_badkey(void **state)
+{
+	uint16_t sizes[] = { 0, 1232 };
+	const char *names[] = { "web.docker", "elsewhere.example" };
+	for (size_t i = 0; i < 4; i++) {
+		uint8_t q[512];
+		size_t len = make_query(q, names[i / 2], KNOT_RRTYPE_A, sizes[i % 2]);
+		len = add_tsig(q, len);
+		struct result r = ask(q, len, i % 2 == 1, true, false);
+		assert_int_equal(r.act, DNS_REPLY);
+		assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_NOTAUTH);
+		assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 0);
+		assert_non_null(r.pkt->tsig_rr);
+		assert_int_equal(knot_tsig_rdata_error(r.pkt->tsig_rr), KNOT_RCODE_BADKEY);
+		assert_int_equal(knot_tsig_rdata_mac_length(r.pkt->tsig_rr), 0);
+		assert_int_equal(knot_tsig_rdata_orig_id(r.pkt->tsig_rr), 0x1234);
+		assert_true(knot_dname_is_equal(r.pkt->tsig_rr->owner, (const uint8_t *)"\x03key"));
+		assert_int_equal(r.pkt->opt_rr != NULL, sizes[i % 2] != 0);
+		knot_pkt_free(r.pkt);
+	}
+}
+
 static size_t answers_of(const char *name, uint16_t type, uint8_t *rcode)
 {
 	uint8_t q[512];
@@ -534,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_badvers),
 		cmocka_unit_test(test_error_opt),
+		cmocka_unit_test(test_tsig_badkey),
 		cmocka_unit_test(test_dnsdock_patterns),
 		cmocka_unit_test(test_id_prefix),
 		cmocka_unit_test(test_split_horizon),
