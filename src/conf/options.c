@@ -236,6 +236,26 @@ static int set_node(void *conf, const struct optparse_opt *o, const char *v, cha
 	return optparse_set_str(&c->node, v, why, n);
 }
 
+static int set_nsid(void *conf, const struct optparse_opt *o, const char *v, char *why, size_t n)
+{
+	struct serve_conf *c = conf;
+	size_t len = strlen(v);
+
+	if (strcmp(v, "none") == 0) {
+		c->nsid_none = true;
+		return 0;
+	}
+	for (const char *p = v; *p; p++)
+		if (*p < ' ' || *p > '~')
+			len = 0;
+	if (len == 0 || len > 253)
+		return optparse_why(why, n,
+				    "is not a name server ID (1..253 printable "
+				    "characters) or none");
+	c->nsid_none = false;
+	return optparse_set_str(&c->nsid, v, why, n);
+}
+
 static int set_advertise(void *conf, const struct optparse_opt *o, const char *v, char *why,
 			 size_t n)
 {
@@ -543,6 +563,12 @@ static const struct optparse_opt opts[] = {
 	  .help = "This node's name in the cluster.",
 	  .kind = OPTPARSE_FUNC,
 	  .set = set_node },
+	{ .name = "nsid",
+	  .arg = "TEXT|none",
+	  .def = "--node",
+	  .help = "Name server ID for clients that ask (RFC 5001, dig +nsid); none: no NSID.",
+	  .kind = OPTPARSE_FUNC,
+	  .set = set_nsid },
 	{ .name = "advertise",
 	  .arg = "ADDR",
 	  .def = "--host-ip",
@@ -799,6 +825,7 @@ void conf_clear(struct serve_conf *c)
 	free(c->host_ip);
 	strv_clear(&c->etcd);
 	free(c->node);
+	free(c->nsid);
 	free(c->advertise);
 	free(c->api_token);
 	free(c->state_dir);
@@ -815,6 +842,13 @@ void conf_clear(struct serve_conf *c)
 	free(c->etcd_prefix);
 	strv_clear(&c->routable);
 	memset(c, 0, sizeof(*c));
+}
+
+const char *conf_nsid(const struct serve_conf *c)
+{
+	if (c->nsid_none)
+		return NULL;
+	return c->nsid != NULL ? c->nsid : c->node;
 }
 
 /* Is the address one of this host's interface addresses? */

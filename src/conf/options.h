@@ -36,6 +36,8 @@ struct serve_conf {
 	unsigned threads;      /* --threads, default: number of cores */
 	struct strv etcd;      /* --etcd URL, repeatable */
 	char *node;            /* --node, default hostname */
+	char *nsid;            /* --nsid TEXT, NULL: the node name */
+	bool nsid_none;        /* --nsid none: no NSID (RFC 5001) */
 	char *advertise;       /* --advertise */
 	char *api_token;       /* --api-token */
 	char *state_dir;       /* --state-dir, default /var/lib/berth */
@@ -81,6 +83,9 @@ int conf_parse_serve(struct serve_conf *c, int argc, char **argv, bool *exited, 
 /* Print the --help text of `berth serve` to f. */
 void conf_usage_serve(FILE *f);
 void conf_clear(struct serve_conf *c);
+
+/* The NSID berth answers with (--nsid, else --node), or NULL with --nsid none. */
+const char *conf_nsid(const struct serve_conf *c);
 
 /* Default upstreams: the nameservers in the resolv.conf file, minus any that
  * are berth's own listen addresses. Fills c->upstream. Returns the count. */

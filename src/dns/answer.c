@@ -390,7 +390,23 @@ static uint8_t answer_missing(struct resp *r, const struct snapshot *s, const kn
 struct edns_in {
 	bool present;
 	bool do_bit;
+	bool nsid; /* asks for the NSID */
 };
+
+/* Does OPT rdata (well-formed options only) ask for the NSID? */
+static bool wants_nsid(const uint8_t *rd, size_t len)
+{
+	while (len >= 4) {
+		size_t olen = (size_t)rd[2] << 8 | rd[3];
+		if (olen > len - 4)
+			return false;
+		if ((rd[0] << 8 | rd[1]) == KNOT_EDNS_OPTION_NSID)
+			return true;
+		rd += 4 + olen;
+		len -= 4 + olen;
+	}
+	return false;
+}
 
 /* Length of the name at q + off, compression pointers allowed, or 0. */
 static size_t name_len_at(const uint8_t *q, size_t qlen, size_t off)
@@ -416,7 +432,7 @@ static void edns_of_wire(const uint8_t *q, size_t qlen, struct edns_in *e)
 	uint32_t before = (uint32_t)knot_wire_get_ancount(q) + knot_wire_get_nscount(q);
 	uint32_t total = before + knot_wire_get_arcount(q);
 	int opts = 0;
-	bool do_bit = false;
+	bool do_bit = false, nsid = false;
 	for (uint32_t i = 0; i < total; i++) {
 		size_t n = name_len_at(q, qlen, off);
 		if (n == 0 || off + n + 10 > qlen)
@@ -430,29 +446,53 @@ static void edns_of_wire(const uint8_t *q, size_t qlen, struct edns_in *e)
 				return; /* an OPT not at the root: not an OPT we can read */
 			opts++;
 			do_bit = (rr[6] & 0x80) != 0;
+			nsid = wants_nsid(rr + 10, rdlen);
 		}
 		off += n + 10 + rdlen;
 	}
 	e->present = opts == 1;
 	e->do_bit = do_bit;
+	e->nsid = nsid;
 }
 
-/* Berth's OPT record at p (OPT_SIZE bytes): its UDP size, the upper bits of
- * rcode, DO as the client sent it (RFC 3225). */
-static size_t put_opt(uint8_t *p, uint16_t udp_size, uint16_t rcode, bool do_bit)
+/* The size of berth's OPT record, with an NSID of nsid_len bytes or none (-1). */
+static size_t opt_size(int nsid_len)
 {
+	return OPT_SIZE + (nsid_len >= 0 ? 4 + (size_t)nsid_len : 0);
+}
+
+/* Berth's OPT record at p (opt_size bytes): its UDP size, the upper bits of
+ * rcode, DO as the client sent it (RFC 3225), the NSID if not NULL. */
+static size_t put_opt(uint8_t *p, uint16_t udp_size, uint16_t rcode, bool do_bit, const char *nsid)
+{
+	size_t nlen = nsid != NULL ? strlen(nsid) : 0;
 	p[0] = 0; /* root owner */
 	put16(p + 1, KNOT_RRTYPE_OPT);
 	put16(p + 3, udp_size);
 	p[5] = (uint8_t)(rcode >> 4); /* extended RCODE */
 	p[6] = KNOT_EDNS_VERSION;
 	put16(p + 7, do_bit ? 0x8000 : 0);
-	put16(p + 9, 0);
-	return OPT_SIZE;
+	if (nsid == NULL) {
+		put16(p + 9, 0);
+		return OPT_SIZE;
+	}
+	put16(p + 9, (uint16_t)(4 + nlen));
+	put16(p + 11, KNOT_EDNS_OPTION_NSID);
+	put16(p + 13, (uint16_t)nlen);
+	memcpy(p + 15, nsid, nlen);
+	return OPT_SIZE + 4 + nlen;
+}
+
+/* The NSID of berth's OPT: nsid when the client asks and it fits in room bytes. */
+static const char *nsid_for(const char *nsid, bool asked, size_t room)
+{
+	if (nsid == NULL || !asked || opt_size((int)strlen(nsid)) > room)
+		return NULL;
+	return nsid;
 }
 
 size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint16_t udp_size,
-			  uint8_t *out, size_t outmax)
+			  const char *nsid, uint8_t *out, size_t outmax)
 {
 	if (qlen < KNOT_WIRE_HEADER_SIZE || outmax < KNOT_WIRE_HEADER_SIZE)
 		return 0;
@@ -476,7 +516,8 @@ size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint16_t
 	struct edns_in e;
 	edns_of_wire(q, qlen, &e);
 	if (e.present && len + OPT_SIZE <= outmax) {
-		len += put_opt(out + len, udp_size, rcode, e.do_bit);
+		nsid = nsid_for(nsid, e.nsid, outmax - len);
+		len += put_opt(out + len, udp_size, rcode, e.do_bit, nsid);
 		knot_wire_set_arcount(out, 1);
 	}
 	return len;
@@ -556,6 +597,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	bump(&w->counters.qtype[qtype_slot(knot_pkt_qtype(pkt))], 1);
 	bool edns = knot_pkt_has_edns(pkt);
 	size_t opt_len = edns ? OPT_SIZE : 0;
+	const char *nsid = NULL;
 	if (!qi->tcp) {
 		size_t want = edns ? knot_edns_get_payload(pkt->opt_rr) : KNOT_EDNS_MIN_UDP_PAYLOAD;
 		if (want < KNOT_EDNS_MIN_UDP_PAYLOAD)
@@ -568,6 +610,13 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	size_t qsize = KNOT_WIRE_HEADER_SIZE + (size_t)knot_pkt_question_size(pkt);
 	if (qsize + opt_len > limit)
 		goto error;
+	if (edns) {
+		nsid = nsid_for(qi->nsid,
+				knot_edns_get_option(pkt->opt_rr, KNOT_EDNS_OPTION_NSID, NULL) !=
+					NULL,
+				limit - qsize);
+		opt_len = opt_size(nsid != NULL ? (int)strlen(nsid) : -1);
+	}
 
 	struct resp r = { .buf = out, .pos = qsize, .limit = limit - opt_len };
 	memcpy(out, q, qsize);
@@ -612,7 +661,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	knot_wire_set_arcount(out, (uint16_t)(r.count[AR] + (edns ? 1 : 0)));
 	knot_wire_set_rcode(out, (short)(rcode & 0xf));
 	if (edns) {
-		r.pos += put_opt(out + r.pos, qi->udp_cap, rcode, knot_edns_do(pkt->opt_rr));
+		r.pos += put_opt(out + r.pos, qi->udp_cap, rcode, knot_edns_do(pkt->opt_rr), nsid);
 	}
 	/* The unsigned TSIG of a BADKEY error, last (RFC 8945 5.3.2); when it
 	 * does not fit, NOTAUTH alone. */
@@ -622,7 +671,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	*outlen = r.pos;
 	return DNS_REPLY;
 error:
-	*outlen = dns_error_response(q, qlen, rcode, qi->udp_cap, out, outmax);
+	*outlen = dns_error_response(q, qlen, rcode, qi->udp_cap, qi->nsid, out, outmax);
 	bump(&w->counters.rcode[rcode & 0xf], 1);
 	if (*outlen == 0) {
 		bump(&w->counters.dropped, 1);

@@ -22,6 +22,7 @@ struct dns_query_info {
 	uint16_t udp_cap;              /* largest UDP answer we send (e.g. 1232) */
 	uint16_t max_size;             /* out: the size the client accepts (set by dns_answer) */
 	const struct sockaddr *client; /* for split horizon; may be NULL */
+	const char *nsid;              /* NSID for clients that ask (RFC 5001); NULL: none */
 };
 
 /* Query types counted one by one; the rest are "other". */
@@ -75,6 +76,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 
 /* A bare error response (FORMERR/SERVFAIL/REFUSED...) echoing the query's ID and
  * question when they can be read, and an OPT advertising udp_size when the query
- * has one (RFC 6891 6.1.1). Returns the length, or 0 if q is unusable. */
+ * has one (RFC 6891 6.1.1), with nsid (may be NULL) if the query asks for it.
+ * Returns the length, or 0 if q is unusable. */
 size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint16_t udp_size,
-			  uint8_t *out, size_t outmax);
+			  const char *nsid, uint8_t *out, size_t outmax);

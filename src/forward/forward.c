@@ -90,6 +90,7 @@ struct forwarder {
 	struct fq *submitting;
 	struct forward_stats stats;
 	uint16_t udp_size; /* advertised in the OPT of every answer */
+	const char *nsid;  /* for clients that ask; NULL: none */
 };
 
 /* The counters have one writer, the loop the forwarder runs on, and are read
@@ -101,11 +102,13 @@ static void bump(uint64_t *c)
 
 /* An error reply without the upstream: ID, opcode, RD, the question and an
  * OPT when the client's query has them (a bare header when it cannot be read). */
-static void reply_header(const uint8_t *query, size_t qlen, uint8_t rcode, uint16_t udp_size,
-			 forward_done_fn done, void *arg)
+static void reply_header(const struct forwarder *f, const uint8_t *query, size_t qlen,
+			 uint8_t rcode, forward_done_fn done, void *arg)
 {
-	uint8_t buf[KNOT_WIRE_HEADER_SIZE + KNOT_DNAME_MAXLEN + 4 + 11];
-	size_t len = query ? dns_error_response(query, qlen, rcode, udp_size, buf, sizeof(buf)) : 0;
+	uint8_t buf[KNOT_WIRE_HEADER_SIZE + KNOT_DNAME_MAXLEN + 4 + 11 + 4 + 255];
+	size_t len = query ? dns_error_response(query, qlen, rcode, f ? f->udp_size : MIN_SIZE,
+						f ? f->nsid : NULL, buf, sizeof(buf)) :
+			     0;
 
 	if (len == 0) {
 		memset(buf, 0, KNOT_WIRE_HEADER_SIZE);
@@ -162,7 +165,7 @@ static int copy_sections(knot_pkt_t *resp, const knot_pkt_t *ans, bool dnssec, u
  * ask for; CD is the client's; AD only when the upstream's answer has it
  * and the client asked with DO or AD (RFC 4035 3.2, RFC 6840 5.7-5.8). */
 static int build(knot_pkt_t *resp, const knot_pkt_t *query, const knot_pkt_t *ans, uint8_t rcode,
-		 uint16_t udp_size, bool *ok)
+		 const struct forwarder *f, bool *ok)
 {
 	knot_rrset_t opt;
 	bool edns = query->opt_rr != NULL;
@@ -173,11 +176,18 @@ static int build(knot_pkt_t *resp, const knot_pkt_t *query, const knot_pkt_t *an
 	*ok = false;
 	knot_rrset_init_empty(&opt);
 	if (edns) {
-		ret = knot_edns_init(&opt, udp_size, 0, KNOT_EDNS_VERSION, NULL);
+		ret = knot_edns_init(&opt, f->udp_size, 0, KNOT_EDNS_VERSION, NULL);
 		if (ret != KNOT_EOK)
 			goto out;
 		if (dnssec)
 			knot_edns_set_do(&opt);
+		if (f->nsid != NULL &&
+		    knot_edns_get_option(query->opt_rr, KNOT_EDNS_OPTION_NSID, NULL) != NULL)
+			ret = knot_edns_add_option(&opt, KNOT_EDNS_OPTION_NSID,
+						   (uint16_t)strlen(f->nsid),
+						   (const uint8_t *)f->nsid, NULL);
+		if (ret != KNOT_EOK)
+			goto out;
 		optlen = (uint16_t)knot_edns_wire_size(&opt);
 	}
 	ret = knot_pkt_init_response(resp, query);
@@ -287,7 +297,7 @@ static void finish(struct fq *q, const uint8_t *packet, size_t len, uint8_t rcod
 	if (buf)
 		resp = knot_pkt_new(buf, (uint16_t)size, NULL);
 	if (resp)
-		ret = build(resp, q->query, ans, rcode, f->udp_size, &ok);
+		ret = build(resp, q->query, ans, rcode, f, &ok);
 	if (ok)
 		bump(&f->stats.answered);
 	else
@@ -298,7 +308,7 @@ static void finish(struct fq *q, const uint8_t *packet, size_t len, uint8_t rcod
 		done(arg, resp->wire, resp->size);
 	} else {
 		log_warn("forward", "cannot build a response: %s", knot_strerror(ret));
-		reply_header(q->wire, q->qlen, KNOT_RCODE_SERVFAIL, f->udp_size, done, arg);
+		reply_header(f, q->wire, q->qlen, KNOT_RCODE_SERVFAIL, done, arg);
 		fq_free(q);
 	}
 	knot_pkt_free(resp);
@@ -359,8 +369,8 @@ void forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen, uin
 			bump(&f->stats.queries);
 			bump(&f->stats.failed);
 		}
-		reply_header(query, qlen, f ? KNOT_RCODE_FORMERR : KNOT_RCODE_SERVFAIL,
-			     f ? f->udp_size : MIN_SIZE, done, arg);
+		reply_header(f, query, qlen, f ? KNOT_RCODE_FORMERR : KNOT_RCODE_SERVFAIL, done,
+			     arg);
 		return;
 	}
 	bump(&f->stats.queries);
@@ -420,7 +430,7 @@ void forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen, uin
 fail:
 	bump(&f->stats.failed);
 	fq_free(q);
-	reply_header(query, qlen, rcode, f->udp_size, done, arg);
+	reply_header(f, query, qlen, rcode, done, arg);
 }
 
 int forwarder_new(struct event_base *base, const struct addr *upstreams, size_t nupstreams,
@@ -478,6 +488,11 @@ int forwarder_new(struct event_base *base, const struct addr *upstreams, size_t 
 fail:
 	forwarder_free(f);
 	return ret;
+}
+
+void forwarder_set_nsid(struct forwarder *f, const char *nsid)
+{
+	f->nsid = nsid != NULL && strlen(nsid) <= 253 ? nsid : NULL;
 }
 
 void forwarder_free(struct forwarder *f)

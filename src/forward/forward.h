@@ -24,6 +24,9 @@ typedef void (*forward_done_fn)(void *arg, const uint8_t *resp, size_t len);
 int forwarder_new(struct event_base *base, const struct addr *upstreams, size_t nupstreams,
 		  uint16_t udp_size, struct forwarder **out, char *err, size_t errlen);
 void forwarder_free(struct forwarder *f);
+/* The NSID (RFC 5001) of answers to clients that ask; NULL: none. nsid must
+ * outlive f. */
+void forwarder_set_nsid(struct forwarder *f, const char *nsid);
 
 /* Resolve the question of query (a parsed, valid DNS query) upstream and call
  * done(arg, ...) exactly once, from the forwarder's loop, possibly before returning.

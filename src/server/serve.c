@@ -294,6 +294,7 @@ static int start_forwarder(struct serve *s)
 		log_error("forward", "%s", err);
 		return -EINVAL;
 	}
+	forwarder_set_nsid(s->ctx.fwd, conf_nsid(c));
 	char text[80];
 	for (size_t i = 0; i < c->nupstream; i++)
 		log_info("forward", "upstream %s", addr_str(&c->upstream[i], text, sizeof(text)));

@@ -189,6 +189,7 @@ static void *worker_main(void *arg)
 	struct udp_worker *w = arg;
 	struct udp_server *u = w->server;
 	const struct serve_conf *conf = u->ctx->conf;
+	const char *nsid = conf_nsid(conf);
 	rcu_register_thread();
 	for (int i = 0; i < BATCH; i++) {
 		w->in_iov[i] = (struct iovec){ .iov_base = in_buf(w, i), .iov_len = w->buf_size };
@@ -227,6 +228,7 @@ static void *worker_main(void *arg)
 				.servfail_miss = conf->miss == MISS_SERVFAIL,
 				.udp_cap = conf->udp_size,
 				.client = in->msg_name,
+				.nsid = nsid,
 			};
 			size_t len = 0;
 			enum dns_action act =

@@ -405,23 +405,24 @@ static void test_error_opt(void **state)
 	/* an OPT whose length runs past the end, or two OPTs: no OPT to echo */
 	noq[sizeof(noq) - 1] = 4;
 	uint8_t out2[512];
-	size_t n =
-		dns_error_response(noq, sizeof(noq), KNOT_RCODE_FORMERR, 1232, out2, sizeof(out2));
+	size_t n = dns_error_response(noq, sizeof(noq), KNOT_RCODE_FORMERR, 1232, NULL, out2,
+				      sizeof(out2));
 	assert_int_equal(n, KNOT_WIRE_HEADER_SIZE);
 	assert_int_equal(knot_wire_get_arcount(out2), 0);
 	len = make_query(q, "web.docker", KNOT_RRTYPE_A, 1232);
 	memcpy(q + len, q + len - OPT_LEN, OPT_LEN);
 	knot_wire_set_arcount(q, 2);
-	n = dns_error_response(q, len + OPT_LEN, KNOT_RCODE_FORMERR, 1232, out2, sizeof(out2));
+	n = dns_error_response(q, len + OPT_LEN, KNOT_RCODE_FORMERR, 1232, NULL, out2,
+			       sizeof(out2));
 	assert_int_equal(knot_wire_get_arcount(out2), 0);
 	/* without an OPT in the query, none in the reply */
 	len = make_query(q, "web.docker", KNOT_RRTYPE_A, 0);
-	n = dns_error_response(q, len, KNOT_RCODE_SERVFAIL, 1232, out2, sizeof(out2));
+	n = dns_error_response(q, len, KNOT_RCODE_SERVFAIL, 1232, NULL, out2, sizeof(out2));
 	assert_int_equal(n, len);
 	assert_int_equal(knot_wire_get_arcount(out2), 0);
 	/* with one: header, question, OPT */
 	len = make_query(q, "web.docker", KNOT_RRTYPE_A, 1232);
-	n = dns_error_response(q, len, KNOT_RCODE_SERVFAIL, 900, out2, sizeof(out2));
+	n = dns_error_response(q, len, KNOT_RCODE_SERVFAIL, 900, NULL, out2, sizeof(out2));
 	assert_int_equal(n, len);
 	assert_int_equal(knot_wire_get_arcount(out2), 1);
 	assert_int_equal(out2[n - 8] << 8 | out2[n - 7], 900);
@@ -467,6 +468,45 @@ static void test_tsig_badkey(void **state)
 		assert_int_equal(r.pkt->opt_rr != NULL, sizes[i % 2] != 0);
 		knot_pkt_free(r.pkt);
 	}
+}
+
+/* RFC 5001: the NSID for a query that asks, in answers and errors alike. */
+static void test_nsid(void **state)
+{
+	uint8_t q[512];
+	size_t len = make_query(q, "web.docker", KNOT_RRTYPE_A, 1232);
+	static const uint8_t ask_nsid[] = { 0, 3, 0, 0 };
+	memcpy(q + len, ask_nsid, sizeof(ask_nsid));
+	q[len - 1] = 4; /* the OPT's rdata length */
+	len += sizeof(ask_nsid);
+	for (int notimp = 0; notimp < 2; notimp++) {
+		if (notimp)
+			q[2] = (uint8_t)(KNOT_OPCODE_NOTIFY << 3);
+		struct dns_query_info qi = { .udp_cap = 1232, .nsid = "node-1" };
+		size_t n = 0;
+		rcu_read_lock();
+		assert_int_equal(dns_answer(worker, registry_current(reg), q, len, out, sizeof(out),
+					    &qi, &n),
+				 DNS_REPLY);
+		rcu_read_unlock();
+		knot_pkt_t *p = knot_pkt_new(out, (uint16_t)n, NULL);
+		assert_int_equal(knot_pkt_parse(p, 0), KNOT_EOK);
+		assert_int_equal(knot_wire_get_rcode(p->wire),
+				 notimp ? KNOT_RCODE_NOTIMPL : KNOT_RCODE_NOERROR);
+		uint8_t *o = knot_edns_get_option(p->opt_rr, KNOT_EDNS_OPTION_NSID, NULL);
+		assert_non_null(o);
+		assert_int_equal(knot_edns_opt_get_length(o), 6);
+		assert_memory_equal(knot_edns_opt_get_data(o), "node-1", 6);
+		knot_pkt_free(p);
+	}
+	/* not asked: none */
+	len = make_query(q, "web.docker", KNOT_RRTYPE_A, 1232);
+	struct dns_query_info qi = { .udp_cap = 1232, .nsid = "node-1" };
+	size_t n = 0;
+	rcu_read_lock();
+	dns_answer(worker, registry_current(reg), q, len, out, sizeof(out), &qi, &n);
+	rcu_read_unlock();
+	assert_int_equal(out[n - 2] << 8 | out[n - 1], 0);
 }
 
 static size_t answers_of(const char *name, uint16_t type, uint8_t *rcode)
@@ -577,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_badvers),
 		cmocka_unit_test(test_error_opt),
 		cmocka_unit_test(test_tsig_badkey),
+		cmocka_unit_test(test_nsid),
 		cmocka_unit_test(test_dnsdock_patterns),
 		cmocka_unit_test(test_id_prefix),
 		cmocka_unit_test(test_split_horizon),

@@ -890,6 +890,29 @@ static void test_log_output(void **state)
 	log_setup(LOG_INFO, 0);
 }
 
+/* --nsid: the node name unless given; none turns it off. */
+static void test_nsid(void **state)
+{
+	struct serve_conf c;
+
+	expect_ok(&c, "--node", "n1", NULL);
+	assert_string_equal(conf_nsid(&c), "n1");
+	conf_clear(&c);
+	expect_ok(&c, "--node", "n1", "--nsid", "berth one", NULL);
+	assert_string_equal(conf_nsid(&c), "berth one");
+	conf_clear(&c);
+	expect_ok(&c, "--nsid", "none", NULL);
+	assert_null(conf_nsid(&c));
+	conf_clear(&c);
+	setenv("BERTH_NSID", "from-env", 1);
+	expect_ok(&c, NULL);
+	assert_string_equal(conf_nsid(&c), "from-env");
+	conf_clear(&c);
+	unsetenv("BERTH_NSID");
+	expect_error("--nsid: \"\" is not a name server ID", "--nsid", "", NULL);
+	expect_error("--nsid: \"a\tb\" is not", "--nsid", "a\tb", NULL);
+}
+
 static void test_strv_err(void **state)
 {
 	struct strv v = { 0 };
@@ -929,6 +952,7 @@ int main(void)
 		cmocka_unit_test_setup(test_resolv_limits, clean_env),
 		cmocka_unit_test_setup(test_log_output, clean_env),
 		cmocka_unit_test_setup(test_strv_err, clean_env),
+		cmocka_unit_test_setup(test_nsid, clean_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
