@@ -193,6 +193,33 @@ static int set_http(void *conf, const struct optparse_opt *o, const char *v, cha
 	return 0;
 }
 
+/* A name (or address) clients reach the HTTP API by: lowercased, one
+ * trailing dot removed. */
+static int set_http_host(void *conf, const struct optparse_opt *o, const char *v, char *why,
+			 size_t n)
+{
+	struct serve_conf *c = conf;
+	char buf[256];
+	size_t len = strlen(v);
+
+	if (len > 0 && v[len - 1] == '.')
+		len--;
+	for (size_t i = 0; i < len && len < sizeof(buf); i++) {
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-' && v[i] != '.' && v[i] != '_' &&
+		    v[i] != ':')
+			len = 0;
+		buf[i] = (char)tolower((unsigned char)v[i]);
+	}
+	if (len == 0 || len > 253)
+		return optparse_why(why, n,
+				    "is not a host name or address (letters, digits, "
+				    "'-', '.', '_', ':'; no port)");
+	buf[len] = '\0';
+	if (strv_push(&c->http_hosts, buf) != 0)
+		return optparse_why(why, n, "could not be stored: out of memory");
+	return 0;
+}
+
 static int set_host_ip(void *conf, const struct optparse_opt *o, const char *v, char *why, size_t n)
 {
 	struct serve_conf *c = conf;
@@ -518,6 +545,14 @@ static const struct optparse_opt opts[] = {
 	  .help = "HTTP API and status page address; none turns it off.",
 	  .kind = OPTPARSE_FUNC,
 	  .set = set_http },
+	{ .name = "http-host",
+	  .arg = "NAME",
+	  .def = "(the --http address and localhost only)",
+	  .help = "Another Host header HTTP requests may carry (a name berth is reached by); "
+		  "others get 421.",
+	  .kind = OPTPARSE_FUNC,
+	  .repeat = true,
+	  .set = set_http_host },
 	{ .name = "host-ip",
 	  .arg = "ADDR",
 	  .def = "(detected)",
@@ -822,6 +857,7 @@ void conf_clear(struct serve_conf *c)
 	free(c->docker);
 	strv_clear(&c->hosts_dirs);
 	strv_clear(&c->records);
+	strv_clear(&c->http_hosts);
 	free(c->host_ip);
 	strv_clear(&c->etcd);
 	free(c->node);
