@@ -14,6 +14,7 @@
 #define CNAME_CHAIN_MAX 8
 #define OPT_SIZE 11
 #define MERGE_MAX 1024 /* records merged from several names (patterns, ID prefixes) */
+#define NAMES_MAX 32   /* names in a response that later names may point into */
 
 enum { AN = 0, NS = 1, AR = 2 }; /* response sections */
 
@@ -143,6 +144,8 @@ struct resp {
 	size_t limit;  /* bytes we may use for records, OPT excluded */
 	bool overflow; /* a record did not fit: truncate */
 	uint16_t count[3];
+	uint8_t nnames;
+	uint16_t names[NAMES_MAX]; /* where names written in full (or in part) start */
 };
 
 static void put16(uint8_t *p, uint16_t v)
@@ -151,18 +154,164 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-/* Append one RR: a 2-byte compression pointer as owner, then the tail. */
-static bool put_rr(struct resp *r, int section, uint16_t owner_ptr, const uint8_t *tail, size_t len)
+static uint8_t lower(uint8_t c)
 {
-	if (r->overflow || r->pos + 2 + len > r->limit) {
-		r->overflow = true;
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 'a' - 'A') : c;
+}
+
+/* The labels of the name written at buf + at, pointers followed: their
+ * positions into pos (at most max), the count returned. */
+static size_t label_positions(const uint8_t *buf, size_t at, uint16_t *pos, size_t max)
+{
+	size_t n = 0;
+	for (int hops = 0; hops < 16 && n < max;) {
+		uint8_t l = buf[at];
+		if ((l & 0xc0) == 0xc0) {
+			at = (size_t)(l & 0x3f) << 8 | buf[at + 1];
+			hops++;
+			continue;
+		}
+		if (l == 0)
+			break;
+		pos[n++] = (uint16_t)at;
+		at += (size_t)l + 1;
+	}
+	return n;
+}
+
+/* Is the name written at buf + at the uncompressed name s (case aside)? */
+static bool name_is(const uint8_t *buf, size_t at, const uint8_t *s)
+{
+	for (int hops = 0; hops < 16;) {
+		uint8_t l = buf[at];
+		if ((l & 0xc0) == 0xc0) {
+			at = (size_t)(l & 0x3f) << 8 | buf[at + 1];
+			hops++;
+			continue;
+		}
+		if (l != *s)
+			return false;
+		if (l == 0)
+			return true;
+		for (uint8_t i = 1; i <= l; i++)
+			if (lower(buf[at + i]) != lower(s[i]))
+				return false;
+		at += (size_t)l + 1;
+		s += l + 1;
+	}
+	return false;
+}
+
+/* Where in the response the name s (uncompressed, labels labels) is
+ * already written, as a whole or as the tail of another name; -1: nowhere. */
+static int find_name(const struct resp *r, const uint8_t *s, size_t labels)
+{
+	uint16_t pos[KNOT_DNAME_MAXLABELS];
+	for (uint8_t i = 0; i < r->nnames; i++) {
+		size_t n = label_positions(r->buf, r->names[i], pos, KNOT_DNAME_MAXLABELS);
+		if (n >= labels && name_is(r->buf, pos[n - labels], s))
+			return pos[n - labels];
+	}
+	return -1;
+}
+
+/* Write the uncompressed name at r->buf + at, its longest tail already in
+ * the response replaced by a pointer (RFC 1035 4.1.4); returns its length. */
+static size_t put_name(struct resp *r, size_t at, const uint8_t *name)
+{
+	size_t labels = 0, n;
+	for (const uint8_t *p = name; *p != 0; p += *p + 1)
+		labels++;
+	const uint8_t *s = name;
+	for (; *s != 0; s += *s + 1, labels--) {
+		int q = find_name(r, s, labels);
+		if (q >= 0) {
+			n = (size_t)(s - name);
+			memcpy(r->buf + at, name, n);
+			put16(r->buf + at + n, (uint16_t)(0xc000 | q));
+			n += 2;
+			goto written;
+		}
+	}
+	n = (size_t)(s - name) + 1;
+	memcpy(r->buf + at, name, n);
+written:
+	if (n > 2 && at < 0x3fff && r->nnames < NAMES_MAX)
+		r->names[r->nnames++] = (uint16_t)at;
+	return n;
+}
+
+/* Length of the uncompressed name at rd, or 0 if it runs past len bytes. */
+static size_t name_len(const uint8_t *rd, size_t len)
+{
+	size_t n = 0;
+	while (n < len && rd[n] != 0 && rd[n] < 64)
+		n += (size_t)rd[n] + 1;
+	return n < len && rd[n] == 0 ? n + 1 : 0;
+}
+
+/* Write the RDATA rd of a type whose names RFC 3597 lets be compressed at
+ * r->buf + at; returns its length, or 0 when it is no such RDATA. */
+static size_t put_rdata(struct resp *r, size_t at, uint16_t type, const uint8_t *rd, size_t len)
+{
+	size_t n1, n2, w;
+	switch (type) {
+	case KNOT_RRTYPE_NS:
+	case KNOT_RRTYPE_CNAME:
+	case KNOT_RRTYPE_PTR:
+		return name_len(rd, len) == len ? put_name(r, at, rd) : 0;
+	case KNOT_RRTYPE_MX:
+		if (len < 3 || name_len(rd + 2, len - 2) != len - 2)
+			return 0;
+		memcpy(r->buf + at, rd, 2);
+		return 2 + put_name(r, at + 2, rd + 2);
+	case KNOT_RRTYPE_SOA:
+		n1 = name_len(rd, len);
+		n2 = n1 > 0 ? name_len(rd + n1, len - n1) : 0;
+		if (n2 == 0 || n1 + n2 + 20 != len)
+			return 0;
+		w = put_name(r, at, rd);
+		w += put_name(r, at + w, rd + n1);
+		memcpy(r->buf + at + w, rd + n1 + n2, 20);
+		return w + 20;
+	default:
+		return 0;
+	}
+}
+
+/* Append one RR: owner, then the tail (TYPE CLASS TTL RDLENGTH RDATA) with its
+ * names compressed. The owner is owner_name written out (compressed), or when
+ * that is NULL a 2-byte pointer to owner_ptr. */
+static bool put_rr_owned(struct resp *r, int section, const uint8_t *owner_name, uint16_t owner_ptr,
+			 const uint8_t *tail, size_t len)
+{
+	size_t olen = owner_name != NULL ? knot_dname_size(owner_name) : 2;
+	if (r->overflow || len < 10 || r->pos + olen + len > r->limit) {
+		r->overflow = true; /* compression never makes anything longer */
 		return false;
 	}
-	put16(r->buf + r->pos, (uint16_t)(0xc000 | owner_ptr));
-	memcpy(r->buf + r->pos + 2, tail, len);
-	r->pos += 2 + len;
+	size_t at = r->pos;
+	if (owner_name != NULL)
+		olen = put_name(r, at, owner_name);
+	else
+		put16(r->buf + at, (uint16_t)(0xc000 | owner_ptr));
+	memcpy(r->buf + at + olen, tail, 8);
+	uint16_t type = (uint16_t)(tail[0] << 8 | tail[1]);
+	size_t w = put_rdata(r, at + olen + 10, type, tail + 10, len - 10);
+	if (w == 0) {
+		w = len - 10;
+		memcpy(r->buf + at + olen + 10, tail + 10, w);
+	}
+	put16(r->buf + at + olen + 8, (uint16_t)w);
+	r->pos = at + olen + 10 + w;
 	r->count[section]++;
 	return true;
+}
+
+/* Append one RR whose owner is a pointer to owner_ptr. */
+static bool put_rr(struct resp *r, int section, uint16_t owner_ptr, const uint8_t *tail, size_t len)
+{
+	return put_rr_owned(r, section, NULL, owner_ptr, tail, len);
 }
 
 /* All records of an RRset, starting at a rotating index. */
@@ -254,15 +403,8 @@ static void put_soa(struct resp *r, const struct snap_zone *z, const uint8_t *qn
 		put_rr(r, NS, apex_offset(qname, qname_len, z), z->soa, z->soa_len);
 		return;
 	}
-	/* A CNAME target's zone: its apex is written out in full. */
-	if (r->pos + z->apex_len + z->soa_len > r->limit) {
-		r->overflow = true;
-		return;
-	}
-	memcpy(r->buf + r->pos, z->apex, z->apex_len);
-	memcpy(r->buf + r->pos + z->apex_len, z->soa, z->soa_len);
-	r->pos += z->apex_len + z->soa_len;
-	r->count[NS]++;
+	/* A CNAME target's zone: its apex is written out (compressed). */
+	put_rr_owned(r, NS, z->apex, 0, z->soa, z->soa_len);
 }
 
 enum chase_end {
@@ -304,6 +446,35 @@ static enum chase_end chase_cname(struct resp *r, const struct snapshot *s,
 		*owner_ptr = (uint16_t)target_at;
 	}
 	return CHASE_LOOP;
+}
+
+/* Glue: the addresses berth knows for the NS targets of the n records written
+ * from at, in the additional section, their owners pointing at the targets.
+ * Glue is optional: when it does not all fit, there is none, and no TC. */
+static void put_glue(struct resp *r, const struct snapshot *s, size_t at, uint16_t n, uint32_t rot)
+{
+	if (r->overflow)
+		return;
+	struct resp saved = *r;
+	for (uint16_t i = 0; i < n; i++) {
+		size_t rdlen = (size_t)r->buf[at + 10] << 8 | r->buf[at + 11];
+		size_t name_at = at + 12;
+		uint8_t name[KNOT_DNAME_MAXLEN];
+		at += 12 + rdlen;
+		if (name_at >= 0x3fff ||
+		    knot_dname_unpack(name, r->buf + name_at, sizeof(name), r->buf) <= 0)
+			continue;
+		knot_dname_to_lower(name);
+		const struct snap_node *node = snapshot_find(s, name, knot_dname_size(name));
+		static const uint16_t types[] = { KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA };
+		for (size_t t = 0; node != NULL && t < 2; t++) {
+			const struct snap_rrset *rs = snap_node_rrset(node, types[t]);
+			if (rs != NULL)
+				put_rrset(r, AR, (uint16_t)name_at, rs, rot);
+		}
+	}
+	if (r->overflow)
+		*r = saved;
 }
 
 static uint8_t rcode_of_miss(const struct dns_query_info *qi)
@@ -562,8 +733,11 @@ static uint8_t answer_from_snapshot(struct resp *r, const struct snapshot *s, co
 			put_rrset(r, AN, owner_ptr, &target->rrsets[i], rot);
 	} else {
 		const struct snap_rrset *rs = snap_node_rrset(target, qtype);
+		size_t at = r->pos;
 		if (rs != NULL)
 			put_addresses(r, owner_ptr, rs, rot, qi->client);
+		if (qtype == KNOT_RRTYPE_NS && rs != NULL)
+			put_glue(r, s, at, (uint16_t)(r->count[AN] - before), rot);
 	}
 	if (r->count[AN] == before && !r->overflow)
 		put_soa(r, snap_node_zone(s, target), qname,
@@ -618,7 +792,11 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 		opt_len = opt_size(nsid != NULL ? (int)strlen(nsid) : -1);
 	}
 
-	struct resp r = { .buf = out, .pos = qsize, .limit = limit - opt_len };
+	struct resp r = { .buf = out,
+			  .pos = qsize,
+			  .limit = limit - opt_len,
+			  .nnames = 1,
+			  .names = { KNOT_WIRE_HEADER_SIZE } };
 	memcpy(out, q, qsize);
 	knot_wire_set_qdcount(out, 1);
 	knot_wire_set_flags1(out, (uint8_t)(knot_wire_get_flags1(q) & KNOT_WIRE_RD_MASK));
@@ -653,6 +831,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 		/* Truncated: the client retries over TCP and gets it all. */
 		r.pos = qsize;
 		r.count[AN] = r.count[NS] = r.count[AR] = 0;
+		r.nnames = 1;
 		knot_wire_set_tc(out);
 		bump(&w->counters.truncated, 1);
 	}

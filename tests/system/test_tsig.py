@@ -14,7 +14,7 @@ import dns.tsig
 import dns.tsigkeyring
 import pytest
 
-from conftest import parse_header, tcp_recv_msg, write_zone
+from conftest import parse_header, tcp_recv_msg, wire_records, write_zone
 
 KEYRING = dns.tsigkeyring.from_text({"unknown-key.": "c2VjcmV0LXNlY3JldC1zZWNyZXQ="})
 
@@ -45,22 +45,8 @@ def exchange(b, wire, tcp):
 
 
 def records(raw):
-    """(owner, type, rdata bytes) of every record after the question, read
-    from the bytes (dnspython would insist on validating the TSIG)."""
-    h = parse_header(raw)
-    off = 12
-    for _ in range(h["qd"]):
-        _, n = dns.name.from_wire(raw, off)
-        off += n + 4
-    out = []
-    for _ in range(h["an"] + h["ns"] + h["ar"]):
-        owner, n = dns.name.from_wire(raw, off)
-        rtype, _, _, rdlen = struct.unpack("!HHIH", raw[off + n:off + n + 10])
-        off += n + 10
-        out.append((owner, rtype, raw[off:off + rdlen]))
-        off += rdlen
-    assert off == len(raw), "bytes after the last record"
-    return out
+    """(owner, type, rdata bytes) of every record after the question."""
+    return [(owner, rtype, rd) for _, owner, rtype, _, rd in wire_records(raw)]
 
 
 def tsig_rdata(raw):

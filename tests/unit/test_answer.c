@@ -509,6 +509,33 @@ static void test_nsid(void **state)
 	assert_int_equal(out[n - 2] << 8 | out[n - 1], 0);
 }
 
+/* Names in RDATA compressed; NS answers carry the glue of ns.<domain>. */
+static void test_compression(void **state)
+{
+	struct result r = ask_name("docker", KNOT_RRTYPE_NS);
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 1);
+	/* header, question "docker" (8 + 4), then c00c NS IN TTL 0005 02 'ns' c00c */
+	assert_int_equal(r.pkt->wire[24 + 10], 0);
+	assert_int_equal(r.pkt->wire[24 + 11], 5);
+	assert_memory_equal(r.pkt->wire + 24 + 12, "\x02ns\xc0\x0c", 5);
+	assert_int_equal(sec(r.pkt, KNOT_ADDITIONAL)->count, 1);
+	const knot_rrset_t *glue = knot_pkt_rr(sec(r.pkt, KNOT_ADDITIONAL), 0);
+	assert_int_equal(glue->type, KNOT_RRTYPE_A);
+	char gname[64];
+	knot_dname_to_str(gname, glue->owner, sizeof(gname));
+	assert_string_equal(gname, "ns.docker.");
+	knot_pkt_free(r.pkt);
+	/* a CNAME target: "web" and a pointer to the question's "docker" */
+	r = ask_name("alias.docker", KNOT_RRTYPE_A);
+	const knot_rrset_t *cn = knot_pkt_rr(sec(r.pkt, KNOT_ANSWER), 0);
+	assert_int_equal(cn->type, KNOT_RRTYPE_CNAME);
+	assert_true(knot_dname_is_equal(knot_cname_name(cn->rrs.rdata),
+					(const uint8_t *)"\x03web\x06"
+							 "docker"));
+	assert_int_equal(r.pkt->size, 12 + 14 + 4 + (2 + 10 + 6) + (2 + 10 + 4));
+	knot_pkt_free(r.pkt);
+}
+
 static size_t answers_of(const char *name, uint16_t type, uint8_t *rcode)
 {
 	uint8_t q[512];
@@ -618,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_error_opt),
 		cmocka_unit_test(test_tsig_badkey),
 		cmocka_unit_test(test_nsid),
+		cmocka_unit_test(test_compression),
 		cmocka_unit_test(test_dnsdock_patterns),
 		cmocka_unit_test(test_id_prefix),
 		cmocka_unit_test(test_split_horizon),
