@@ -733,6 +733,16 @@ static const struct optparse_opt opts[] = {
 	  .min = 512,
 	  .max = 4096,
 	  .what = "a UDP payload size in bytes" },
+	{ .name = "rate-limit",
+	  .arg = "N",
+	  .def = "200",
+	  .help = "UDP responses per second to one client /24 (IPv6: /56) beyond loopback; "
+		  "over it every second one goes out truncated, the rest are dropped. "
+		  "0 turns it off.",
+	  .kind = OPTPARSE_NUM,
+	  AT(rate_limit),
+	  .max = 1000000,
+	  .what = "a number of responses per second" },
 	{ .name = "tcp-idle-timeout",
 	  .arg = "SECONDS",
 	  .def = "10",
@@ -775,6 +785,7 @@ static int set_defaults(struct serve_conf *c)
 	c->log_level = LOG_INFO;
 	c->miss = MISS_NXDOMAIN;
 	c->udp_size = 1232;
+	c->rate_limit = 200;
 	c->tcp_idle_ms = 10000;
 	if (addr_parse(&c->http, "127.0.0.1:8053", 0) < 0)
 		return -EINVAL;

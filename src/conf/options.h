@@ -49,6 +49,7 @@ struct serve_conf {
 	size_t nallow;
 	uint16_t udp_size;    /* --max-udp-size, default 1232 */
 	uint32_t tcp_idle_ms; /* --tcp-idle-timeout seconds, default 10 s */
+	uint32_t rate_limit;  /* --rate-limit, UDP responses/s per client prefix, 0 = off */
 	char *resolv_conf;    /* --resolv-conf, default /etc/resolv.conf */
 	char *docker_tls_ca; /* --docker-tls-ca, else $DOCKER_CERT_PATH/ca.pem with DOCKER_TLS_VERIFY */
 	char *docker_tls_cert;  /* --docker-tls-cert */

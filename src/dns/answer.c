@@ -122,6 +122,13 @@ void dns_worker_latency(struct dns_worker *w, uint64_t ns, uint64_t n)
 	bump(&w->counters.latency_sum_ns, ns * n);
 }
 
+void dns_worker_rate_limited(struct dns_worker *w, bool slipped)
+{
+	bump(&w->counters.rate_limited, 1);
+	if (slipped)
+		bump(&w->counters.rate_slipped, 1);
+}
+
 void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c)
 {
 	sum->queries += get(&c->queries);
@@ -133,6 +140,8 @@ void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c)
 	sum->forwarded += get(&c->forwarded);
 	sum->dropped += get(&c->dropped);
 	sum->truncated += get(&c->truncated);
+	sum->rate_limited += get(&c->rate_limited);
+	sum->rate_slipped += get(&c->rate_slipped);
 	for (int r = 0; r < 16; r++)
 		sum->rcode[r] += get(&c->rcode[r]);
 }

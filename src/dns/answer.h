@@ -55,6 +55,8 @@ struct dns_counters {
 	uint64_t forwarded;
 	uint64_t dropped;
 	uint64_t truncated;
+	uint64_t rate_limited; /* UDP answers over a client's --rate-limit */
+	uint64_t rate_slipped; /* of those, sent truncated (the rest were dropped) */
 };
 
 struct dns_worker;
@@ -64,6 +66,8 @@ void dns_worker_free(struct dns_worker *w);
 const struct dns_counters *dns_worker_counters(const struct dns_worker *w);
 /* n answers that took ns each (a batch: from receipt to send). */
 void dns_worker_latency(struct dns_worker *w, uint64_t ns, uint64_t n);
+/* One answer held back by the rate limit; slipped: sent truncated instead. */
+void dns_worker_rate_limited(struct dns_worker *w, bool slipped);
 /* sum += c, field by field. c may be a worker's own counters while that worker
  * runs on another thread (each field is read atomically); sum is the caller's. */
 void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c);
