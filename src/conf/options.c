@@ -215,7 +215,7 @@ static int set_http_host(void *conf, const struct optparse_opt *o, const char *v
 				    "is not a host name or address (letters, digits, "
 				    "'-', '.', '_', ':'; no port)");
 	buf[len] = '\0';
-	if (strv_push(&c->http_hosts, buf) != 0)
+	if (strv_push(&c->http_host, buf) != 0)
 		return optparse_why(why, n, "could not be stored: out of memory");
 	return 0;
 }
@@ -868,7 +868,7 @@ void conf_clear(struct serve_conf *c)
 	free(c->docker);
 	strv_clear(&c->hosts_dirs);
 	strv_clear(&c->records);
-	strv_clear(&c->http_hosts);
+	strv_clear(&c->http_host);
 	free(c->host_ip);
 	strv_clear(&c->etcd);
 	free(c->node);

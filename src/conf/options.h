@@ -26,25 +26,25 @@ struct serve_conf {
 	struct addr upstream
 		[CONF_MAX_LISTEN]; /* --upstream ADDR[:PORT], repeatable; default: /etc/resolv.conf */
 	size_t nupstream;
-	bool upstream_none;     /* --upstream none */
-	bool upstream_set;      /* upstreams came from the command line / env, not resolv.conf */
-	struct addr http;       /* --http ADDR:PORT, default 127.0.0.1:8053 */
-	bool http_none;         /* --http none */
-	struct strv http_hosts; /* --http-host NAME, repeatable: more Host headers HTTP accepts */
-	char *host_ip;          /* --host-ip, NULL = auto */
-	uint32_t ttl;           /* --ttl, default 10 */
-	uint32_t negative_ttl;  /* --negative-ttl, default 5 (SOA minimum) */
-	unsigned threads;       /* --threads, default: number of cores */
-	struct strv etcd;       /* --etcd URL, repeatable */
-	char *node;             /* --node, default hostname */
-	char *nsid;             /* --nsid TEXT, NULL: the node name */
-	bool nsid_none;         /* --nsid none: no NSID (RFC 5001) */
-	char *advertise;        /* --advertise */
-	char *api_token;        /* --api-token */
-	char *state_dir;        /* --state-dir, default /var/lib/berth */
-	int log_level;          /* --log-level error|warn|info|debug, default info */
-	bool log_json;          /* --log-format text|json */
-	enum miss_mode miss;    /* --miss nxdomain|servfail */
+	bool upstream_none;    /* --upstream none */
+	bool upstream_set;     /* upstreams came from the command line / env, not resolv.conf */
+	struct addr http;      /* --http ADDR:PORT, default 127.0.0.1:8053 */
+	bool http_none;        /* --http none */
+	struct strv http_host; /* --http-host NAME, repeatable: more Host headers HTTP accepts */
+	char *host_ip;         /* --host-ip, NULL = auto */
+	uint32_t ttl;          /* --ttl, default 10 */
+	uint32_t negative_ttl; /* --negative-ttl, default 5 (SOA minimum) */
+	unsigned threads;      /* --threads, default: number of cores */
+	struct strv etcd;      /* --etcd URL, repeatable */
+	char *node;            /* --node, default hostname */
+	char *nsid;            /* --nsid TEXT, NULL: the node name */
+	bool nsid_none;        /* --nsid none: no NSID (RFC 5001) */
+	char *advertise;       /* --advertise */
+	char *api_token;       /* --api-token */
+	char *state_dir;       /* --state-dir, default /var/lib/berth */
+	int log_level;         /* --log-level error|warn|info|debug, default info */
+	bool log_json;         /* --log-format text|json */
+	enum miss_mode miss;   /* --miss nxdomain|servfail */
 	struct cidr allow[CONF_MAX_CIDR]; /* --allow-recursion CIDR, repeatable */
 	size_t nallow;
 	uint16_t udp_size;    /* --max-udp-size, default 1232 */

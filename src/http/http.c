@@ -655,8 +655,8 @@ static bool host_ok(struct http_server *hs, struct evhttp_request *req)
 		return false;
 	}
 	if (http_host_allowed(host, c != NULL ? &c->http : NULL,
-			      c != NULL ? (const char *const *)c->http_hosts.v : NULL,
-			      c != NULL ? c->http_hosts.n : 0))
+			      c != NULL ? (const char *const *)c->http_host.v : NULL,
+			      c != NULL ? c->http_host.n : 0))
 		return true;
 	http_error(hs, req, 421,
 		   "Host \"%.100s\" is not this server's: use its address, localhost, or a name "
