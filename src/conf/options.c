@@ -193,6 +193,33 @@ static int set_http(void *conf, const struct optparse_opt *o, const char *v, cha
 	return 0;
 }
 
+/* A name (or address) clients reach the HTTP API by: lowercased, one
+ * trailing dot removed. */
+static int set_http_host(void *conf, const struct optparse_opt *o, const char *v, char *why,
+			 size_t n)
+{
+	struct serve_conf *c = conf;
+	char buf[256];
+	size_t len = strlen(v);
+
+	if (len > 0 && v[len - 1] == '.')
+		len--;
+	for (size_t i = 0; i < len && len < sizeof(buf); i++) {
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-' && v[i] != '.' && v[i] != '_' &&
+		    v[i] != ':')
+			len = 0;
+		buf[i] = (char)tolower((unsigned char)v[i]);
+	}
+	if (len == 0 || len > 253)
+		return optparse_why(why, n,
+				    "is not a host name or address (letters, digits, "
+				    "'-', '.', '_', ':'; no port)");
+	buf[len] = '\0';
+	if (strv_push(&c->http_host, buf) != 0)
+		return optparse_why(why, n, "could not be stored: out of memory");
+	return 0;
+}
+
 static int set_host_ip(void *conf, const struct optparse_opt *o, const char *v, char *why, size_t n)
 {
 	struct serve_conf *c = conf;
@@ -234,6 +261,26 @@ static int set_node(void *conf, const struct optparse_opt *o, const char *v, cha
 		return optparse_why(why, n,
 				    "is not a node name (1..253 letters, digits, '-', '.' or '_')");
 	return optparse_set_str(&c->node, v, why, n);
+}
+
+static int set_nsid(void *conf, const struct optparse_opt *o, const char *v, char *why, size_t n)
+{
+	struct serve_conf *c = conf;
+	size_t len = strlen(v);
+
+	if (strcmp(v, "none") == 0) {
+		c->nsid_none = true;
+		return 0;
+	}
+	for (const char *p = v; *p; p++)
+		if (*p < ' ' || *p > '~')
+			len = 0;
+	if (len == 0 || len > 253)
+		return optparse_why(why, n,
+				    "is not a name server ID (1..253 printable "
+				    "characters) or none");
+	c->nsid_none = false;
+	return optparse_set_str(&c->nsid, v, why, n);
 }
 
 static int set_advertise(void *conf, const struct optparse_opt *o, const char *v, char *why,
@@ -544,6 +591,14 @@ static const struct optparse_opt opts[] = {
 	  .help = "HTTP API and status page address; none turns it off.",
 	  .kind = OPTPARSE_FUNC,
 	  .set = set_http },
+	{ .name = "http-host",
+	  .arg = "NAME",
+	  .def = "(the --http address and localhost only)",
+	  .help = "Another Host header HTTP requests may carry (a name berth is reached by); "
+		  "others get 421.",
+	  .kind = OPTPARSE_FUNC,
+	  .repeat = true,
+	  .set = set_http_host },
 	{ .name = "host-ip",
 	  .arg = "ADDR",
 	  .def = "(detected)",
@@ -589,6 +644,12 @@ static const struct optparse_opt opts[] = {
 	  .help = "This node's name in the cluster.",
 	  .kind = OPTPARSE_FUNC,
 	  .set = set_node },
+	{ .name = "nsid",
+	  .arg = "TEXT|none",
+	  .def = "--node",
+	  .help = "Name server ID for clients that ask (RFC 5001, dig +nsid); none: no NSID.",
+	  .kind = OPTPARSE_FUNC,
+	  .set = set_nsid },
 	{ .name = "advertise",
 	  .arg = "ADDR",
 	  .def = "--host-ip",
@@ -774,6 +835,16 @@ static const struct optparse_opt opts[] = {
 	  .min = 512,
 	  .max = 4096,
 	  .what = "a UDP payload size in bytes" },
+	{ .name = "rate-limit",
+	  .arg = "N",
+	  .def = "200",
+	  .help = "UDP responses per second to one client /24 (IPv6: /56) beyond loopback; "
+		  "over it every second one goes out truncated, the rest are dropped. "
+		  "0 turns it off.",
+	  .kind = OPTPARSE_NUM,
+	  AT(rate_limit),
+	  .max = 1000000,
+	  .what = "a number of responses per second" },
 	{ .name = "tcp-idle-timeout",
 	  .arg = "SECONDS",
 	  .def = "10",
@@ -816,6 +887,7 @@ static int set_defaults(struct serve_conf *c)
 	c->log_level = LOG_INFO;
 	c->miss = MISS_NXDOMAIN;
 	c->udp_size = 1232;
+	c->rate_limit = 200;
 	c->tcp_idle_ms = 10000;
 	if (addr_parse(&c->http, "127.0.0.1:8053", 0) < 0)
 		return -EINVAL;
@@ -898,9 +970,11 @@ void conf_clear(struct serve_conf *c)
 	free(c->docker);
 	strv_clear(&c->hosts_dirs);
 	strv_clear(&c->records);
+	strv_clear(&c->http_host);
 	free(c->host_ip);
 	strv_clear(&c->etcd);
 	free(c->node);
+	free(c->nsid);
 	free(c->advertise);
 	free(c->api_token);
 	free(c->state_dir);
@@ -922,6 +996,13 @@ void conf_clear(struct serve_conf *c)
 	strv_clear(&c->proxy_addrs);
 	strv_clear(&c->haproxy_sockets);
 	memset(c, 0, sizeof(*c));
+}
+
+const char *conf_nsid(const struct serve_conf *c)
+{
+	if (c->nsid_none)
+		return NULL;
+	return c->nsid != NULL ? c->nsid : c->node;
 }
 
 /* Is the address one of this host's interface addresses? */

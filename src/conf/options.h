@@ -30,12 +30,15 @@ struct serve_conf {
 	bool upstream_set;     /* upstreams came from the command line / env, not resolv.conf */
 	struct addr http;      /* --http ADDR:PORT, default 127.0.0.1:8053 */
 	bool http_none;        /* --http none */
+	struct strv http_host; /* --http-host NAME, repeatable: more Host headers HTTP accepts */
 	char *host_ip;         /* --host-ip, NULL = auto */
 	uint32_t ttl;          /* --ttl, default 10 */
 	uint32_t negative_ttl; /* --negative-ttl, default 5 (SOA minimum) */
 	unsigned threads;      /* --threads, default: number of cores */
 	struct strv etcd;      /* --etcd URL, repeatable */
 	char *node;            /* --node, default hostname */
+	char *nsid;            /* --nsid TEXT, NULL: the node name */
+	bool nsid_none;        /* --nsid none: no NSID (RFC 5001) */
 	char *advertise;       /* --advertise */
 	char *api_token;       /* --api-token */
 	char *state_dir;       /* --state-dir, default /var/lib/berth */
@@ -49,6 +52,7 @@ struct serve_conf {
 	size_t nallow;
 	uint16_t udp_size;    /* --max-udp-size, default 1232 */
 	uint32_t tcp_idle_ms; /* --tcp-idle-timeout seconds, default 10 s */
+	uint32_t rate_limit;  /* --rate-limit, UDP responses/s per client prefix, 0 = off */
 	char *resolv_conf;    /* --resolv-conf, default /etc/resolv.conf */
 	char *docker_tls_ca; /* --docker-tls-ca, else $DOCKER_CERT_PATH/ca.pem with DOCKER_TLS_VERIFY */
 	char *docker_tls_cert;  /* --docker-tls-cert */
@@ -90,6 +94,9 @@ int conf_parse_serve(struct serve_conf *c, int argc, char **argv, bool *exited, 
 /* Print the --help text of `berth serve` to f. */
 void conf_usage_serve(FILE *f);
 void conf_clear(struct serve_conf *c);
+
+/* The NSID berth answers with (--nsid, else --node), or NULL with --nsid none. */
+const char *conf_nsid(const struct serve_conf *c);
 
 /* Default upstreams: the nameservers in the resolv.conf file, minus any that
  * are berth's own listen addresses; when that file points only at

@@ -14,6 +14,7 @@
 #define CNAME_CHAIN_MAX 8
 #define OPT_SIZE 11
 #define MERGE_MAX 1024 /* records merged from several names (patterns, ID prefixes) */
+#define NAMES_MAX 32   /* names in a response that later names may point into */
 
 enum { AN = 0, NS = 1, AR = 2 }; /* response sections */
 
@@ -121,6 +122,13 @@ void dns_worker_latency(struct dns_worker *w, uint64_t ns, uint64_t n)
 	bump(&w->counters.latency_sum_ns, ns * n);
 }
 
+void dns_worker_rate_limited(struct dns_worker *w, bool slipped)
+{
+	bump(&w->counters.rate_limited, 1);
+	if (slipped)
+		bump(&w->counters.rate_slipped, 1);
+}
+
 void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c)
 {
 	sum->queries += get(&c->queries);
@@ -132,6 +140,8 @@ void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c)
 	sum->forwarded += get(&c->forwarded);
 	sum->dropped += get(&c->dropped);
 	sum->truncated += get(&c->truncated);
+	sum->rate_limited += get(&c->rate_limited);
+	sum->rate_slipped += get(&c->rate_slipped);
 	for (int r = 0; r < 16; r++)
 		sum->rcode[r] += get(&c->rcode[r]);
 }
@@ -143,6 +153,8 @@ struct resp {
 	size_t limit;  /* bytes we may use for records, OPT excluded */
 	bool overflow; /* a record did not fit: truncate */
 	uint16_t count[3];
+	uint8_t nnames;
+	uint16_t names[NAMES_MAX]; /* where names written in full (or in part) start */
 };
 
 static void put16(uint8_t *p, uint16_t v)
@@ -151,18 +163,164 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-/* Append one RR: a 2-byte compression pointer as owner, then the tail. */
-static bool put_rr(struct resp *r, int section, uint16_t owner_ptr, const uint8_t *tail, size_t len)
+static uint8_t lower(uint8_t c)
 {
-	if (r->overflow || r->pos + 2 + len > r->limit) {
-		r->overflow = true;
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 'a' - 'A') : c;
+}
+
+/* The labels of the name written at buf + at, pointers followed: their
+ * positions into pos (at most max), the count returned. */
+static size_t label_positions(const uint8_t *buf, size_t at, uint16_t *pos, size_t max)
+{
+	size_t n = 0;
+	for (int hops = 0; hops < 16 && n < max;) {
+		uint8_t l = buf[at];
+		if ((l & 0xc0) == 0xc0) {
+			at = (size_t)(l & 0x3f) << 8 | buf[at + 1];
+			hops++;
+			continue;
+		}
+		if (l == 0)
+			break;
+		pos[n++] = (uint16_t)at;
+		at += (size_t)l + 1;
+	}
+	return n;
+}
+
+/* Is the name written at buf + at the uncompressed name s (case aside)? */
+static bool name_is(const uint8_t *buf, size_t at, const uint8_t *s)
+{
+	for (int hops = 0; hops < 16;) {
+		uint8_t l = buf[at];
+		if ((l & 0xc0) == 0xc0) {
+			at = (size_t)(l & 0x3f) << 8 | buf[at + 1];
+			hops++;
+			continue;
+		}
+		if (l != *s)
+			return false;
+		if (l == 0)
+			return true;
+		for (uint8_t i = 1; i <= l; i++)
+			if (lower(buf[at + i]) != lower(s[i]))
+				return false;
+		at += (size_t)l + 1;
+		s += l + 1;
+	}
+	return false;
+}
+
+/* Where in the response the name s (uncompressed, labels labels) is
+ * already written, as a whole or as the tail of another name; -1: nowhere. */
+static int find_name(const struct resp *r, const uint8_t *s, size_t labels)
+{
+	uint16_t pos[KNOT_DNAME_MAXLABELS];
+	for (uint8_t i = 0; i < r->nnames; i++) {
+		size_t n = label_positions(r->buf, r->names[i], pos, KNOT_DNAME_MAXLABELS);
+		if (n >= labels && name_is(r->buf, pos[n - labels], s))
+			return pos[n - labels];
+	}
+	return -1;
+}
+
+/* Write the uncompressed name at r->buf + at, its longest tail already in
+ * the response replaced by a pointer (RFC 1035 4.1.4); returns its length. */
+static size_t put_name(struct resp *r, size_t at, const uint8_t *name)
+{
+	size_t labels = 0, n;
+	for (const uint8_t *p = name; *p != 0; p += *p + 1)
+		labels++;
+	const uint8_t *s = name;
+	for (; *s != 0; s += *s + 1, labels--) {
+		int q = find_name(r, s, labels);
+		if (q >= 0) {
+			n = (size_t)(s - name);
+			memcpy(r->buf + at, name, n);
+			put16(r->buf + at + n, (uint16_t)(0xc000 | q));
+			n += 2;
+			goto written;
+		}
+	}
+	n = (size_t)(s - name) + 1;
+	memcpy(r->buf + at, name, n);
+written:
+	if (n > 2 && at < 0x3fff && r->nnames < NAMES_MAX)
+		r->names[r->nnames++] = (uint16_t)at;
+	return n;
+}
+
+/* Length of the uncompressed name at rd, or 0 if it runs past len bytes. */
+static size_t name_len(const uint8_t *rd, size_t len)
+{
+	size_t n = 0;
+	while (n < len && rd[n] != 0 && rd[n] < 64)
+		n += (size_t)rd[n] + 1;
+	return n < len && rd[n] == 0 ? n + 1 : 0;
+}
+
+/* Write the RDATA rd of a type whose names RFC 3597 lets be compressed at
+ * r->buf + at; returns its length, or 0 when it is no such RDATA. */
+static size_t put_rdata(struct resp *r, size_t at, uint16_t type, const uint8_t *rd, size_t len)
+{
+	size_t n1, n2, w;
+	switch (type) {
+	case KNOT_RRTYPE_NS:
+	case KNOT_RRTYPE_CNAME:
+	case KNOT_RRTYPE_PTR:
+		return name_len(rd, len) == len ? put_name(r, at, rd) : 0;
+	case KNOT_RRTYPE_MX:
+		if (len < 3 || name_len(rd + 2, len - 2) != len - 2)
+			return 0;
+		memcpy(r->buf + at, rd, 2);
+		return 2 + put_name(r, at + 2, rd + 2);
+	case KNOT_RRTYPE_SOA:
+		n1 = name_len(rd, len);
+		n2 = n1 > 0 ? name_len(rd + n1, len - n1) : 0;
+		if (n2 == 0 || n1 + n2 + 20 != len)
+			return 0;
+		w = put_name(r, at, rd);
+		w += put_name(r, at + w, rd + n1);
+		memcpy(r->buf + at + w, rd + n1 + n2, 20);
+		return w + 20;
+	default:
+		return 0;
+	}
+}
+
+/* Append one RR: owner, then the tail (TYPE CLASS TTL RDLENGTH RDATA) with its
+ * names compressed. The owner is owner_name written out (compressed), or when
+ * that is NULL a 2-byte pointer to owner_ptr. */
+static bool put_rr_owned(struct resp *r, int section, const uint8_t *owner_name, uint16_t owner_ptr,
+			 const uint8_t *tail, size_t len)
+{
+	size_t olen = owner_name != NULL ? knot_dname_size(owner_name) : 2;
+	if (r->overflow || len < 10 || r->pos + olen + len > r->limit) {
+		r->overflow = true; /* compression never makes anything longer */
 		return false;
 	}
-	put16(r->buf + r->pos, (uint16_t)(0xc000 | owner_ptr));
-	memcpy(r->buf + r->pos + 2, tail, len);
-	r->pos += 2 + len;
+	size_t at = r->pos;
+	if (owner_name != NULL)
+		olen = put_name(r, at, owner_name);
+	else
+		put16(r->buf + at, (uint16_t)(0xc000 | owner_ptr));
+	memcpy(r->buf + at + olen, tail, 8);
+	uint16_t type = (uint16_t)(tail[0] << 8 | tail[1]);
+	size_t w = put_rdata(r, at + olen + 10, type, tail + 10, len - 10);
+	if (w == 0) {
+		w = len - 10;
+		memcpy(r->buf + at + olen + 10, tail + 10, w);
+	}
+	put16(r->buf + at + olen + 8, (uint16_t)w);
+	r->pos = at + olen + 10 + w;
 	r->count[section]++;
 	return true;
+}
+
+/* Append one RR whose owner is a pointer to owner_ptr. */
+static bool put_rr(struct resp *r, int section, uint16_t owner_ptr, const uint8_t *tail, size_t len)
+{
+	return put_rr_owned(r, section, NULL, owner_ptr, tail, len);
 }
 
 /* All records of an RRset, starting at a rotating index. */
@@ -254,15 +412,8 @@ static void put_soa(struct resp *r, const struct snap_zone *z, const uint8_t *qn
 		put_rr(r, NS, apex_offset(qname, qname_len, z), z->soa, z->soa_len);
 		return;
 	}
-	/* A CNAME target's zone: its apex is written out in full. */
-	if (r->pos + z->apex_len + z->soa_len > r->limit) {
-		r->overflow = true;
-		return;
-	}
-	memcpy(r->buf + r->pos, z->apex, z->apex_len);
-	memcpy(r->buf + r->pos + z->apex_len, z->soa, z->soa_len);
-	r->pos += z->apex_len + z->soa_len;
-	r->count[NS]++;
+	/* A CNAME target's zone: its apex is written out (compressed). */
+	put_rr_owned(r, NS, z->apex, 0, z->soa, z->soa_len);
 }
 
 enum chase_end {
@@ -304,6 +455,35 @@ static enum chase_end chase_cname(struct resp *r, const struct snapshot *s,
 		*owner_ptr = (uint16_t)target_at;
 	}
 	return CHASE_LOOP;
+}
+
+/* Glue: the addresses berth knows for the NS targets of the n records written
+ * from at, in the additional section, their owners pointing at the targets.
+ * Glue is optional: when it does not all fit, there is none, and no TC. */
+static void put_glue(struct resp *r, const struct snapshot *s, size_t at, uint16_t n, uint32_t rot)
+{
+	if (r->overflow)
+		return;
+	struct resp saved = *r;
+	for (uint16_t i = 0; i < n; i++) {
+		size_t rdlen = (size_t)r->buf[at + 10] << 8 | r->buf[at + 11];
+		size_t name_at = at + 12;
+		uint8_t name[KNOT_DNAME_MAXLEN];
+		at += 12 + rdlen;
+		if (name_at >= 0x3fff ||
+		    knot_dname_unpack(name, r->buf + name_at, sizeof(name), r->buf) <= 0)
+			continue;
+		knot_dname_to_lower(name);
+		const struct snap_node *node = snapshot_find(s, name, knot_dname_size(name));
+		static const uint16_t types[] = { KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA };
+		for (size_t t = 0; node != NULL && t < 2; t++) {
+			const struct snap_rrset *rs = snap_node_rrset(node, types[t]);
+			if (rs != NULL)
+				put_rrset(r, AR, (uint16_t)name_at, rs, rot);
+		}
+	}
+	if (r->overflow)
+		*r = saved;
 }
 
 static uint8_t rcode_of_miss(const struct dns_query_info *qi)
@@ -385,7 +565,114 @@ static uint8_t answer_missing(struct resp *r, const struct snapshot *s, const kn
 	return rcode_of_miss(qi);
 }
 
-size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t *out, size_t outmax)
+/* The EDNS of a query, read from the wire without libknot: error replies need
+ * it for queries libknot would not parse (RFC 6891 6.1.1). */
+struct edns_in {
+	bool present;
+	bool do_bit;
+	bool nsid; /* asks for the NSID */
+};
+
+/* Does OPT rdata (well-formed options only) ask for the NSID? */
+static bool wants_nsid(const uint8_t *rd, size_t len)
+{
+	while (len >= 4) {
+		size_t olen = (size_t)rd[2] << 8 | rd[3];
+		if (olen > len - 4)
+			return false;
+		if ((rd[0] << 8 | rd[1]) == KNOT_EDNS_OPTION_NSID)
+			return true;
+		rd += 4 + olen;
+		len -= 4 + olen;
+	}
+	return false;
+}
+
+/* Length of the name at q + off, compression pointers allowed, or 0. */
+static size_t name_len_at(const uint8_t *q, size_t qlen, size_t off)
+{
+	if (off >= qlen)
+		return 0;
+	int n = knot_dname_wire_check(q + off, q + qlen, q);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Walk every section of q: one OPT with the root as owner in the additional
+ * section, and records that fill the packet as the counts say, give *e. */
+static void edns_of_wire(const uint8_t *q, size_t qlen, struct edns_in *e)
+{
+	*e = (struct edns_in){ 0 };
+	size_t off = KNOT_WIRE_HEADER_SIZE;
+	for (uint16_t i = 0; i < knot_wire_get_qdcount(q); i++) {
+		size_t n = name_len_at(q, qlen, off);
+		if (n == 0 || off + n + 4 > qlen)
+			return;
+		off += n + 4;
+	}
+	uint32_t before = (uint32_t)knot_wire_get_ancount(q) + knot_wire_get_nscount(q);
+	uint32_t total = before + knot_wire_get_arcount(q);
+	int opts = 0;
+	bool do_bit = false, nsid = false;
+	for (uint32_t i = 0; i < total; i++) {
+		size_t n = name_len_at(q, qlen, off);
+		if (n == 0 || off + n + 10 > qlen)
+			return;
+		const uint8_t *rr = q + off + n;
+		size_t rdlen = (size_t)rr[8] << 8 | rr[9];
+		if (off + n + 10 + rdlen > qlen)
+			return;
+		if (i >= before && (rr[0] << 8 | rr[1]) == KNOT_RRTYPE_OPT) {
+			if (n != 1)
+				return; /* an OPT not at the root: not an OPT we can read */
+			opts++;
+			do_bit = (rr[6] & 0x80) != 0;
+			nsid = wants_nsid(rr + 10, rdlen);
+		}
+		off += n + 10 + rdlen;
+	}
+	e->present = opts == 1;
+	e->do_bit = do_bit;
+	e->nsid = nsid;
+}
+
+/* The size of berth's OPT record, with an NSID of nsid_len bytes or none (-1). */
+static size_t opt_size(int nsid_len)
+{
+	return OPT_SIZE + (nsid_len >= 0 ? 4 + (size_t)nsid_len : 0);
+}
+
+/* Berth's OPT record at p (opt_size bytes): its UDP size, the upper bits of
+ * rcode, DO as the client sent it (RFC 3225), the NSID if not NULL. */
+static size_t put_opt(uint8_t *p, uint16_t udp_size, uint16_t rcode, bool do_bit, const char *nsid)
+{
+	size_t nlen = nsid != NULL ? strlen(nsid) : 0;
+	p[0] = 0; /* root owner */
+	put16(p + 1, KNOT_RRTYPE_OPT);
+	put16(p + 3, udp_size);
+	p[5] = (uint8_t)(rcode >> 4); /* extended RCODE */
+	p[6] = KNOT_EDNS_VERSION;
+	put16(p + 7, do_bit ? 0x8000 : 0);
+	if (nsid == NULL) {
+		put16(p + 9, 0);
+		return OPT_SIZE;
+	}
+	put16(p + 9, (uint16_t)(4 + nlen));
+	put16(p + 11, KNOT_EDNS_OPTION_NSID);
+	put16(p + 13, (uint16_t)nlen);
+	memcpy(p + 15, nsid, nlen);
+	return OPT_SIZE + 4 + nlen;
+}
+
+/* The NSID of berth's OPT: nsid when the client asks and it fits in room bytes. */
+static const char *nsid_for(const char *nsid, bool asked, size_t room)
+{
+	if (nsid == NULL || !asked || opt_size((int)strlen(nsid)) > room)
+		return NULL;
+	return nsid;
+}
+
+size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint16_t udp_size,
+			  const char *nsid, uint8_t *out, size_t outmax)
 {
 	if (qlen < KNOT_WIRE_HEADER_SIZE || outmax < KNOT_WIRE_HEADER_SIZE)
 		return 0;
@@ -405,6 +692,13 @@ size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t 
 			len += (size_t)nlen + 4;
 			knot_wire_set_qdcount(out, 1);
 		}
+	}
+	struct edns_in e;
+	edns_of_wire(q, qlen, &e);
+	if (e.present && len + OPT_SIZE <= outmax) {
+		nsid = nsid_for(nsid, e.nsid, outmax - len);
+		len += put_opt(out + len, udp_size, rcode, e.do_bit, nsid);
+		knot_wire_set_arcount(out, 1);
 	}
 	return len;
 }
@@ -448,8 +742,11 @@ static uint8_t answer_from_snapshot(struct resp *r, const struct snapshot *s, co
 			put_rrset(r, AN, owner_ptr, &target->rrsets[i], rot);
 	} else {
 		const struct snap_rrset *rs = snap_node_rrset(target, qtype);
+		size_t at = r->pos;
 		if (rs != NULL)
 			put_addresses(r, owner_ptr, rs, rot, qi->client);
+		if (qtype == KNOT_RRTYPE_NS && rs != NULL)
+			put_glue(r, s, at, (uint16_t)(r->count[AN] - before), rot);
 	}
 	if (r->count[AN] == before && !r->overflow)
 		put_soa(r, snap_node_zone(s, target), qname,
@@ -483,6 +780,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	bump(&w->counters.qtype[qtype_slot(knot_pkt_qtype(pkt))], 1);
 	bool edns = knot_pkt_has_edns(pkt);
 	size_t opt_len = edns ? OPT_SIZE : 0;
+	const char *nsid = NULL;
 	if (!qi->tcp) {
 		size_t want = edns ? knot_edns_get_payload(pkt->opt_rr) : KNOT_EDNS_MIN_UDP_PAYLOAD;
 		if (want < KNOT_EDNS_MIN_UDP_PAYLOAD)
@@ -495,8 +793,19 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	size_t qsize = KNOT_WIRE_HEADER_SIZE + (size_t)knot_pkt_question_size(pkt);
 	if (qsize + opt_len > limit)
 		goto error;
+	if (edns) {
+		nsid = nsid_for(qi->nsid,
+				knot_edns_get_option(pkt->opt_rr, KNOT_EDNS_OPTION_NSID, NULL) !=
+					NULL,
+				limit - qsize);
+		opt_len = opt_size(nsid != NULL ? (int)strlen(nsid) : -1);
+	}
 
-	struct resp r = { .buf = out, .pos = qsize, .limit = limit - opt_len };
+	struct resp r = { .buf = out,
+			  .pos = qsize,
+			  .limit = limit - opt_len,
+			  .nnames = 1,
+			  .names = { KNOT_WIRE_HEADER_SIZE } };
 	memcpy(out, q, qsize);
 	knot_wire_set_qdcount(out, 1);
 	knot_wire_set_flags1(out, (uint8_t)(knot_wire_get_flags1(q) & KNOT_WIRE_RD_MASK));
@@ -504,7 +813,10 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	knot_wire_set_qr(out);
 
 	bool forward = false;
-	if (edns && knot_edns_get_version(pkt->opt_rr) != KNOT_EDNS_VERSION) {
+	if (pkt->tsig_rr != NULL) {
+		/* berth has no TSIG keys: whatever the key, it is unknown (RFC 8945 5.2). */
+		rcode = KNOT_RCODE_NOTAUTH;
+	} else if (edns && knot_edns_get_version(pkt->opt_rr) != KNOT_EDNS_VERSION) {
 		rcode = KNOT_RCODE_BADVERS;
 	} else if (knot_pkt_qclass(pkt) != KNOT_CLASS_IN) {
 		rcode = KNOT_RCODE_REFUSED;
@@ -528,6 +840,7 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 		/* Truncated: the client retries over TCP and gets it all. */
 		r.pos = qsize;
 		r.count[AN] = r.count[NS] = r.count[AR] = 0;
+		r.nnames = 1;
 		knot_wire_set_tc(out);
 		bump(&w->counters.truncated, 1);
 	}
@@ -536,22 +849,17 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 	knot_wire_set_arcount(out, (uint16_t)(r.count[AR] + (edns ? 1 : 0)));
 	knot_wire_set_rcode(out, (short)(rcode & 0xf));
 	if (edns) {
-		uint8_t *opt = out + r.pos;
-		opt[0] = 0; /* root owner */
-		put16(opt + 1, KNOT_RRTYPE_OPT);
-		put16(opt + 3, qi->udp_cap);
-		opt[5] = (uint8_t)(rcode >> 4); /* extended RCODE */
-		opt[6] = KNOT_EDNS_VERSION;
-		put16(opt + 7,
-		      knot_edns_do(pkt->opt_rr) ? 0x8000 : 0); /* DO is echoed (RFC 3225) */
-		put16(opt + 9, 0);
-		r.pos += OPT_SIZE;
+		r.pos += put_opt(out + r.pos, qi->udp_cap, rcode, knot_edns_do(pkt->opt_rr), nsid);
 	}
+	/* The unsigned TSIG of a BADKEY error, last (RFC 8945 5.3.2); when it
+	 * does not fit, NOTAUTH alone. */
+	if (pkt->tsig_rr != NULL)
+		(void)knot_tsig_add(out, &r.pos, limit, KNOT_RCODE_BADKEY, pkt->tsig_rr);
 	bump(&w->counters.rcode[rcode & 0xf], 1);
 	*outlen = r.pos;
 	return DNS_REPLY;
 error:
-	*outlen = dns_error_response(q, qlen, rcode, out, outmax);
+	*outlen = dns_error_response(q, qlen, rcode, qi->udp_cap, qi->nsid, out, outmax);
 	bump(&w->counters.rcode[rcode & 0xf], 1);
 	if (*outlen == 0) {
 		bump(&w->counters.dropped, 1);

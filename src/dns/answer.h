@@ -22,6 +22,7 @@ struct dns_query_info {
 	uint16_t udp_cap;              /* largest UDP answer we send (e.g. 1232) */
 	uint16_t max_size;             /* out: the size the client accepts (set by dns_answer) */
 	const struct sockaddr *client; /* for split horizon; may be NULL */
+	const char *nsid;              /* NSID for clients that ask (RFC 5001); NULL: none */
 };
 
 /* Query types counted one by one; the rest are "other". */
@@ -54,6 +55,8 @@ struct dns_counters {
 	uint64_t forwarded;
 	uint64_t dropped;
 	uint64_t truncated;
+	uint64_t rate_limited; /* UDP answers over a client's --rate-limit */
+	uint64_t rate_slipped; /* of those, sent truncated (the rest were dropped) */
 };
 
 struct dns_worker;
@@ -63,6 +66,8 @@ void dns_worker_free(struct dns_worker *w);
 const struct dns_counters *dns_worker_counters(const struct dns_worker *w);
 /* n answers that took ns each (a batch: from receipt to send). */
 void dns_worker_latency(struct dns_worker *w, uint64_t ns, uint64_t n);
+/* One answer held back by the rate limit; slipped: sent truncated instead. */
+void dns_worker_rate_limited(struct dns_worker *w, bool slipped);
 /* sum += c, field by field. c may be a worker's own counters while that worker
  * runs on another thread (each field is read atomically); sum is the caller's. */
 void dns_counters_add(struct dns_counters *sum, const struct dns_counters *c);
@@ -74,6 +79,8 @@ enum dns_action dns_answer(struct dns_worker *w, const struct snapshot *s, const
 			   size_t *outlen);
 
 /* A bare error response (FORMERR/SERVFAIL/REFUSED...) echoing the query's ID and
- * question when they can be read. Returns the length, or 0 if q is unusable. */
-size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint8_t *out,
-			  size_t outmax);
+ * question when they can be read, and an OPT advertising udp_size when the query
+ * has one (RFC 6891 6.1.1), with nsid (may be NULL) if the query asks for it.
+ * Returns the length, or 0 if q is unusable. */
+size_t dns_error_response(const uint8_t *q, size_t qlen, uint8_t rcode, uint16_t udp_size,
+			  const char *nsid, uint8_t *out, size_t outmax);

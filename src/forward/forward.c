@@ -14,6 +14,7 @@
 #include <unbound-event.h>
 #include <unbound.h>
 
+#include "dns/answer.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -88,6 +89,8 @@ struct forwarder {
 	 * the cache before it returns: the callback clears this. */
 	struct fq *submitting;
 	struct forward_stats stats;
+	uint16_t udp_size; /* advertised in the OPT of every answer */
+	const char *nsid;  /* for clients that ask; NULL: none */
 };
 
 /* The counters have one writer, the loop the forwarder runs on, and are read
@@ -97,27 +100,43 @@ static void bump(uint64_t *c)
 	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
-/* A bare header for a query that cannot even be parsed: ID, opcode and RD
- * from the client when present. */
-static void reply_header(const uint8_t *query, size_t qlen, uint8_t rcode, forward_done_fn done,
-			 void *arg)
+/* An error reply without the upstream: ID, opcode, RD, the question and an
+ * OPT when the client's query has them (a bare header when it cannot be read). */
+static void reply_header(const struct forwarder *f, const uint8_t *query, size_t qlen,
+			 uint8_t rcode, forward_done_fn done, void *arg)
 {
-	uint8_t hdr[KNOT_WIRE_HEADER_SIZE];
+	uint8_t buf[KNOT_WIRE_HEADER_SIZE + KNOT_DNAME_MAXLEN + 4 + 11 + 4 + 255];
+	size_t len = query ? dns_error_response(query, qlen, rcode, f ? f->udp_size : MIN_SIZE,
+						f ? f->nsid : NULL, buf, sizeof(buf)) :
+			     0;
 
-	memset(hdr, 0, sizeof(hdr));
-	if (query && qlen >= 2)
-		memcpy(hdr, query, 2);
-	if (query && qlen >= 3)
-		hdr[2] = query[2] & (KNOT_WIRE_OPCODE_MASK | KNOT_WIRE_RD_MASK);
-	knot_wire_set_qr(hdr);
-	knot_wire_set_ra(hdr);
-	knot_wire_set_rcode(hdr, rcode);
-	done(arg, hdr, sizeof(hdr));
+	if (len == 0) {
+		memset(buf, 0, KNOT_WIRE_HEADER_SIZE);
+		if (query && qlen >= 2)
+			memcpy(buf, query, 2);
+		if (query && qlen >= 3)
+			buf[2] = query[2] & (KNOT_WIRE_OPCODE_MASK | KNOT_WIRE_RD_MASK);
+		knot_wire_set_qr(buf);
+		knot_wire_set_rcode(buf, rcode);
+		len = KNOT_WIRE_HEADER_SIZE;
+	}
+	knot_wire_set_ra(buf);
+	done(arg, buf, len);
+}
+
+/* RFC 4035 3.2.1: records a client without DO did not ask for. */
+static bool unwanted_dnssec(const knot_rrset_t *rr, int section, uint16_t qtype)
+{
+	if (rr->type != KNOT_RRTYPE_RRSIG && rr->type != KNOT_RRTYPE_NSEC &&
+	    rr->type != KNOT_RRTYPE_NSEC3)
+		return false;
+	return section != KNOT_ANSWER || rr->type != qtype;
 }
 
 /* Copy the answer, authority and additional sections of the upstream answer,
- * without its OPT. Returns KNOT_ESPACE when they do not fit. */
-static int copy_sections(knot_pkt_t *resp, const knot_pkt_t *ans)
+ * without its OPT, and without DNSSEC records unless dnssec (the client's DO).
+ * Returns KNOT_ESPACE when they do not fit. */
+static int copy_sections(knot_pkt_t *resp, const knot_pkt_t *ans, bool dnssec, uint16_t qtype)
 {
 	for (int s = KNOT_ANSWER; s <= KNOT_ADDITIONAL; s++) {
 		const knot_pktsection_t *sec = knot_pkt_section(ans, (knot_section_t)s);
@@ -128,7 +147,8 @@ static int copy_sections(knot_pkt_t *resp, const knot_pkt_t *ans)
 		for (uint16_t i = 0; i < sec->count; i++) {
 			const knot_rrset_t *rr = knot_pkt_rr(sec, i);
 
-			if (rr->type == KNOT_RRTYPE_OPT || rr->type == KNOT_RRTYPE_TSIG)
+			if (rr->type == KNOT_RRTYPE_OPT || rr->type == KNOT_RRTYPE_TSIG ||
+			    (!dnssec && unwanted_dnssec(rr, s, qtype)))
 				continue;
 			ret = knot_pkt_put(resp, KNOT_COMPR_HINT_NONE, rr, KNOT_PF_NOTRUNC);
 			if (ret != KNOT_EOK)
@@ -140,19 +160,32 @@ static int copy_sections(knot_pkt_t *resp, const knot_pkt_t *ans)
 
 /* Build the client's response into resp: its header and question, the
  * upstream's rcode and records (or rcode without ans), our own OPT if the
- * client sent one, TC with the records left out if they do not fit. */
+ * client sent one (our UDP size, its DO), TC with the records left out if
+ * they do not fit. Without DO the client gets no DNSSEC records it did not
+ * ask for; CD is the client's; AD only when the upstream's answer has it
+ * and the client asked with DO or AD (RFC 4035 3.2, RFC 6840 5.7-5.8). */
 static int build(knot_pkt_t *resp, const knot_pkt_t *query, const knot_pkt_t *ans, uint8_t rcode,
-		 bool *ok)
+		 const struct forwarder *f, bool *ok)
 {
 	knot_rrset_t opt;
 	bool edns = query->opt_rr != NULL;
+	bool dnssec = edns && knot_edns_do(query->opt_rr);
 	uint16_t optlen = 0;
 	int ret;
 
 	*ok = false;
 	knot_rrset_init_empty(&opt);
 	if (edns) {
-		ret = knot_edns_init(&opt, (uint16_t)resp->max_size, 0, KNOT_EDNS_VERSION, NULL);
+		ret = knot_edns_init(&opt, f->udp_size, 0, KNOT_EDNS_VERSION, NULL);
+		if (ret != KNOT_EOK)
+			goto out;
+		if (dnssec)
+			knot_edns_set_do(&opt);
+		if (f->nsid != NULL &&
+		    knot_edns_get_option(query->opt_rr, KNOT_EDNS_OPTION_NSID, NULL) != NULL)
+			ret = knot_edns_add_option(&opt, KNOT_EDNS_OPTION_NSID,
+						   (uint16_t)strlen(f->nsid),
+						   (const uint8_t *)f->nsid, NULL);
 		if (ret != KNOT_EOK)
 			goto out;
 		optlen = (uint16_t)knot_edns_wire_size(&opt);
@@ -165,7 +198,7 @@ static int build(knot_pkt_t *resp, const knot_pkt_t *query, const knot_pkt_t *an
 
 	if (ans) {
 		rcode = knot_wire_get_rcode(ans->wire);
-		ret = copy_sections(resp, ans);
+		ret = copy_sections(resp, ans, dnssec, knot_pkt_qtype(query));
 		if (ret == KNOT_ESPACE) {
 			/* Header and question only: the client retries over TCP. */
 			ret = knot_pkt_init_response(resp, query);
@@ -175,6 +208,8 @@ static int build(knot_pkt_t *resp, const knot_pkt_t *query, const knot_pkt_t *an
 		}
 		if (ret != KNOT_EOK)
 			goto out;
+		if (knot_wire_get_ad(ans->wire) && (dnssec || knot_wire_get_ad(query->wire)))
+			knot_wire_set_ad(resp->wire);
 		*ok = true;
 	}
 	knot_wire_set_ra(resp->wire);
@@ -262,7 +297,7 @@ static void finish(struct fq *q, const uint8_t *packet, size_t len, uint8_t rcod
 	if (buf)
 		resp = knot_pkt_new(buf, (uint16_t)size, NULL);
 	if (resp)
-		ret = build(resp, q->query, ans, rcode, &ok);
+		ret = build(resp, q->query, ans, rcode, f, &ok);
 	if (ok)
 		bump(&f->stats.answered);
 	else
@@ -273,7 +308,7 @@ static void finish(struct fq *q, const uint8_t *packet, size_t len, uint8_t rcod
 		done(arg, resp->wire, resp->size);
 	} else {
 		log_warn("forward", "cannot build a response: %s", knot_strerror(ret));
-		reply_header(q->wire, q->qlen, KNOT_RCODE_SERVFAIL, done, arg);
+		reply_header(f, q->wire, q->qlen, KNOT_RCODE_SERVFAIL, done, arg);
 		fq_free(q);
 	}
 	knot_pkt_free(resp);
@@ -334,7 +369,8 @@ void forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen, uin
 			bump(&f->stats.queries);
 			bump(&f->stats.failed);
 		}
-		reply_header(query, qlen, f ? KNOT_RCODE_FORMERR : KNOT_RCODE_SERVFAIL, done, arg);
+		reply_header(f, query, qlen, f ? KNOT_RCODE_FORMERR : KNOT_RCODE_SERVFAIL, done,
+			     arg);
 		return;
 	}
 	bump(&f->stats.queries);
@@ -394,11 +430,11 @@ void forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen, uin
 fail:
 	bump(&f->stats.failed);
 	fq_free(q);
-	reply_header(query, qlen, rcode, done, arg);
+	reply_header(f, query, qlen, rcode, done, arg);
 }
 
 int forwarder_new(struct event_base *base, const struct addr *upstreams, size_t nupstreams,
-		  struct forwarder **out, char *err, size_t errlen)
+		  uint16_t udp_size, struct forwarder **out, char *err, size_t errlen)
 {
 	struct forwarder *f = NULL;
 	char ip[64];
@@ -416,6 +452,7 @@ int forwarder_new(struct event_base *base, const struct addr *upstreams, size_t 
 		goto fail;
 	}
 	f->base = base;
+	f->udp_size = udp_size < MIN_SIZE ? MIN_SIZE : udp_size;
 	f->ctx = ub_ctx_create_event(base);
 	if (!f->ctx) {
 		ret = berth_fail(err, errlen, -ENOMEM, "cannot create the libunbound context");
@@ -451,6 +488,11 @@ int forwarder_new(struct event_base *base, const struct addr *upstreams, size_t 
 fail:
 	forwarder_free(f);
 	return ret;
+}
+
+void forwarder_set_nsid(struct forwarder *f, const char *nsid)
+{
+	f->nsid = nsid != NULL && strlen(nsid) <= 253 ? nsid : NULL;
 }
 
 void forwarder_free(struct forwarder *f)

@@ -13,15 +13,20 @@ struct event_base;
 struct forwarder;
 
 /* Called once per forwarder_query with the full response to send to the client
- * (same ID and question as the query, TC set if it did not fit max_size). */
+ * (same ID and question as the query, TC set if it did not fit max_size; for a
+ * client without DO, no RRSIG, NSEC or NSEC3 it did not ask for). */
 typedef void (*forward_done_fn)(void *arg, const uint8_t *resp, size_t len);
 
-/* upstreams: loopback or remote resolvers, at least one. 0 and *out, or a negative
+/* upstreams: loopback or remote resolvers, at least one. udp_size: the UDP payload
+ * size the OPT of every answer advertises (--max-udp-size). 0 and *out, or a negative
  * code (-EINVAL: no or a bad upstream; -ENOMEM; BERTH_ERROR: libunbound refused an
  * option) with a message in err. */
 int forwarder_new(struct event_base *base, const struct addr *upstreams, size_t nupstreams,
-		  struct forwarder **out, char *err, size_t errlen);
+		  uint16_t udp_size, struct forwarder **out, char *err, size_t errlen);
 void forwarder_free(struct forwarder *f);
+/* The NSID (RFC 5001) of answers to clients that ask; NULL: none. nsid must
+ * outlive f. */
+void forwarder_set_nsid(struct forwarder *f, const char *nsid);
 
 /* Resolve the question of query (a parsed, valid DNS query) upstream and call
  * done(arg, ...) exactly once, from the forwarder's loop, possibly before returning.

@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <libknot/libknot.h>
@@ -157,6 +158,72 @@ bool http_filter_match(const struct http_filter *f, const char *origin, const ch
 	return true;
 }
 
+/* An IP literal (IPv4, or IPv6 without brackets) into a 16-byte buffer: its family, or 0. */
+static int ip_literal(const char *s, uint8_t *out)
+{
+	if (inet_pton(AF_INET, s, out) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+bool http_host_allowed(const char *host, const struct addr *listen, const char *const *names,
+		       size_t nnames)
+{
+	char name[256];
+	const char *end, *colon;
+	size_t len;
+	uint8_t ip[16], lip[16];
+
+	if (host == NULL)
+		return false;
+	/* host [":" port], where host is a name, an IPv4 address or "[" IPv6 "]". */
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (end == NULL)
+			return false;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (colon == NULL && end[1] != '\0')
+			return false;
+		host++;
+	} else {
+		colon = strchr(host, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			return false;
+		end = colon != NULL ? colon : host + strlen(host);
+	}
+	if (colon != NULL) {
+		size_t digits = strspn(colon + 1, "0123456789");
+		if (digits == 0 || digits > 5 || colon[1 + digits] != '\0' ||
+		    atol(colon + 1) > 65535)
+			return false;
+	}
+	len = (size_t)(end - host);
+	if (len > 0 && host[len - 1] == '.')
+		len--;
+	if (len == 0 || len >= sizeof(name))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		name[i] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] - 'A' + 'a' : host[i]);
+	name[len] = '\0';
+	if (strcmp(name, "localhost") == 0)
+		return true;
+	for (size_t i = 0; i < nnames; i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	int fam = ip_literal(name, ip);
+	if (fam == 0 || listen == NULL)
+		return false;
+	/* A wildcard listener answers at every address of the host: any address
+	 * is right (a page that rebinds a name never has an address as Host). */
+	if (addr_is_any(listen))
+		return true;
+	char ltext[64];
+	return ip_literal(addr_ip_str(listen, ltext, sizeof(ltext)), lip) == fam &&
+	       memcmp(ip, lip, fam == AF_INET ? 4 : 16) == 0;
+}
+
 /* Text of one record's rdata; falls back to a heap buffer for long ones. */
 static json_t *rdata_text(const struct rec *r, char *scratch, size_t len)
 {
@@ -287,6 +354,8 @@ static const char *reason(int code)
 		return "Method Not Allowed";
 	case 413:
 		return "Payload Too Large";
+	case 421:
+		return "Misdirected Request";
 	case 500:
 		return "Internal Server Error";
 	case 503:
@@ -573,6 +642,30 @@ static void allow_header(unsigned methods, char *out, size_t len)
 					      method_name(order[i]));
 }
 
+/* DNS rebinding: a page in a browser that gets its name pointed at berth
+ * sends that name as Host. Only the listen address, localhost and the
+ * --http-host names are served (no CORS header is ever sent either). */
+static bool host_ok(struct http_server *hs, struct evhttp_request *req)
+{
+	const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+	const struct serve_conf *c = hs->d.conf;
+	if (host == NULL) {
+		if (req->major == 1 && req->minor == 0)
+			return true; /* HTTP/1.0 had no Host; no browser leaves it out */
+		http_error(hs, req, 400, "the request has no Host header");
+		return false;
+	}
+	if (http_host_allowed(host, c != NULL ? &c->http : NULL,
+			      c != NULL ? (const char *const *)c->http_host.v : NULL,
+			      c != NULL ? c->http_host.n : 0))
+		return true;
+	http_error(hs, req, 421,
+		   "Host \"%.100s\" is not this server's: use its address, localhost, or a name "
+		   "given with --http-host",
+		   host);
+	return false;
+}
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
 	struct http_server *hs = arg;
@@ -587,6 +680,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
 
 	hs->requests++;
 	if (!conn_admit(hs, req))
+		return;
+	if (!host_ok(hs, req))
 		return;
 	if (raw == NULL || raw[0] != '/') {
 		http_error(hs, req, 400, "the request target must be a path starting with '/'");

@@ -10,6 +10,7 @@
 
 #include "http/http.h"
 #include "store/recset.h"
+#include "util/addr.h"
 
 struct evhttp;
 struct evhttp_request;
@@ -62,6 +63,12 @@ const char *http_timestamp(char *buf, size_t len);
 /* Does an Authorization header carry "Bearer <token>"? Constant time in the
  * header's content (the scheme is case-insensitive). token NULL or "" never matches. */
 bool http_token_matches(const char *authorization, const char *token);
+
+/* Is host (a Host header) one berth serves: the listen address (any address
+ * for a wildcard listener), localhost, or one of names (lowercase, no
+ * trailing dot)? Any port; case and one trailing dot ignored. */
+bool http_host_allowed(const char *host, const struct addr *listen, const char *const *names,
+		       size_t nnames);
 
 /* The kind of an origin: "hosts:/etc/x" -> "hosts" (whole origin if no ':'). */
 void http_origin_kind(const char *origin, char *out, size_t outlen);

@@ -187,9 +187,11 @@ static json_t *queries_json(struct http_server *hs)
 		if (c.rcode[r] != 0 || r <= 5)
 			json_object_set_new(by, rcode_names[r],
 					    json_integer((json_int_t)c.rcode[r]));
-	return json_pack("{s:I, s:I, s:I, s:I, s:o}", "total", (json_int_t)c.queries, "forwarded",
-			 (json_int_t)c.forwarded, "dropped", (json_int_t)c.dropped, "truncated",
-			 (json_int_t)c.truncated, "by_rcode", by);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "total", (json_int_t)c.queries,
+			 "forwarded", (json_int_t)c.forwarded, "dropped", (json_int_t)c.dropped,
+			 "truncated", (json_int_t)c.truncated, "rate_limited",
+			 (json_int_t)c.rate_limited, "rate_slipped", (json_int_t)c.rate_slipped,
+			 "by_rcode", by);
 }
 
 static json_t *forwarding_json(struct http_server *hs)
@@ -575,6 +577,14 @@ void http_get_metrics(struct http_server *hs, struct evhttp_request *req)
 	family(b, "berth_truncated_total", "counter",
 	       "UDP answers sent truncated (TC) for the client to retry over TCP.");
 	evbuffer_add_printf(b, "berth_truncated_total %llu\n", (unsigned long long)c.truncated);
+	family(b, "berth_rate_limited_total", "counter",
+	       "UDP answers over a client prefix's --rate-limit (dropped or slipped).");
+	evbuffer_add_printf(b, "berth_rate_limited_total %llu\n",
+			    (unsigned long long)c.rate_limited);
+	family(b, "berth_rate_limit_slipped_total", "counter",
+	       "Rate-limited UDP answers sent truncated, for the client to retry over TCP.");
+	evbuffer_add_printf(b, "berth_rate_limit_slipped_total %llu\n",
+			    (unsigned long long)c.rate_slipped);
 
 	if (hs->d.fwd != NULL) {
 		struct forward_stats st = { 0 };

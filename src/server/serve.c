@@ -347,11 +347,12 @@ static int start_forwarder(struct serve *s)
 		return 0;
 	}
 	char err[256];
-	if (forwarder_new(s->ctx.base, c->upstream, c->nupstream, &s->ctx.fwd, err, sizeof(err)) <
-	    0) {
+	if (forwarder_new(s->ctx.base, c->upstream, c->nupstream, c->udp_size, &s->ctx.fwd, err,
+			  sizeof(err)) < 0) {
 		log_error("forward", "%s", err);
 		return -EINVAL;
 	}
+	forwarder_set_nsid(s->ctx.fwd, conf_nsid(c));
 	char text[80];
 	for (size_t i = 0; i < c->nupstream; i++)
 		log_info("forward", "upstream %s", addr_str(&c->upstream[i], text, sizeof(text)));

@@ -125,6 +125,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 			.servfail_miss = conf->miss == MISS_SERVFAIL,
 			.udp_cap = conf->udp_size,
 			.client = (struct sockaddr *)&c->peer,
+			.nsid = conf_nsid(conf),
 		};
 		size_t outlen = 0;
 		rcu_read_lock();
@@ -135,8 +136,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 			send_msg(c, t->out, outlen);
 		} else if (act == DNS_FORWARD) {
 			if (c->pending >= TCP_MAX_PENDING) {
-				outlen = dns_error_response(q, len, 2 /* SERVFAIL */, t->out,
-							    UINT16_MAX);
+				outlen =
+					dns_error_response(q, len, 2 /* SERVFAIL */, conf->udp_size,
+							   qi.nsid, t->out, UINT16_MAX);
 				if (outlen > 0)
 					send_msg(c, t->out, outlen);
 			} else {

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <libknot/libknot.h>
 #include <urcu.h>
 
+#include "server/rrl.h"
 #include "server/udp.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -76,6 +78,7 @@ struct udp_server {
 	struct pending *queue;
 	size_t npending;          /* queued or upstream */
 	struct pending *inflight; /* handed to the forwarder (answer loop only) */
+	struct rrl *rrl;          /* --rate-limit, shared by the workers; NULL: off */
 };
 
 static void forward_done(void *arg, const uint8_t *resp, size_t len)
@@ -189,6 +192,7 @@ static void *worker_main(void *arg)
 	struct udp_worker *w = arg;
 	struct udp_server *u = w->server;
 	const struct serve_conf *conf = u->ctx->conf;
+	const char *nsid = conf_nsid(conf);
 	rcu_register_thread();
 	for (int i = 0; i < BATCH; i++) {
 		w->in_iov[i] = (struct iovec){ .iov_base = in_buf(w, i), .iov_len = w->buf_size };
@@ -227,11 +231,27 @@ static void *worker_main(void *arg)
 				.servfail_miss = conf->miss == MISS_SERVFAIL,
 				.udp_cap = conf->udp_size,
 				.client = in->msg_name,
+				.nsid = nsid,
 			};
 			size_t len = 0;
 			enum dns_action act =
 				dns_answer(w->dns, snap, in_buf(w, i), w->in[i].msg_len,
 					   out_buf(w, nout), w->buf_size, &qi, &len);
+			enum rrl_verdict v =
+				act == DNS_DROP ? RRL_PASS : rrl_check(u->rrl, in->msg_name, t0);
+			if (v != RRL_PASS) {
+				dns_worker_rate_limited(w->dns, v == RRL_SLIP);
+				if (v == RRL_DROP)
+					continue;
+				/* Slip: header and question, TC; a real client asks over TCP. */
+				len = dns_error_response(in_buf(w, i), w->in[i].msg_len,
+							 KNOT_RCODE_NOERROR, conf->udp_size, nsid,
+							 out_buf(w, nout), w->buf_size);
+				if (len == 0)
+					continue;
+				knot_wire_set_tc(out_buf(w, nout));
+				act = DNS_REPLY;
+			}
 			if (act == DNS_FORWARD) {
 				enqueue_forward(w, in, w->in[i].msg_len, qi.max_size);
 			} else if (act == DNS_REPLY) {
@@ -312,6 +332,9 @@ int udp_server_new(struct server_ctx *ctx, struct udp_server **out, char *err, s
 			}
 		}
 	}
+	u->rrl = rrl_new(ctx->conf->rate_limit);
+	if (ctx->conf->rate_limit > 0 && u->rrl == NULL)
+		goto nomem;
 	u->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (u->wake_fd < 0)
 		goto nomem;
@@ -384,6 +407,7 @@ void udp_server_free(struct udp_server *u)
 		event_free(u->wake_ev);
 	if (u->wake_fd >= 0)
 		close(u->wake_fd);
+	rrl_free(u->rrl);
 	pthread_mutex_destroy(&u->lock);
 	free(u);
 }

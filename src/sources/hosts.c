@@ -174,13 +174,15 @@ struct hosts_source {
 	struct known *files; /* files whose origin is in the registry */
 	size_t nfiles;
 	size_t cap;
+	unsigned logged; /* bad lines logged of the file being read */
 	char last_error[256];
 };
 
 static void log_bad_line(void *arg, const char *file, unsigned line, const char *msg)
 {
 	struct hosts_source *hs = arg;
-	log_warn("hosts", "%.150s:%u: %.90s", file, line, msg);
+	if (hs->logged++ < LOG_BAD_LINES)
+		log_warn("hosts", "%.150s:%u: %.90s", file, line, msg);
 	snprintf(hs->last_error, sizeof(hs->last_error), "%.150s:%u: %.90s", file, line, msg);
 }
 
@@ -275,9 +277,13 @@ static int sync_file(struct hosts_source *hs, const char *name)
 		ret = -ENOMEM;
 		goto fail;
 	}
+	hs->logged = 0;
 	ret = hosts_parse(rs, path, text, len, hs->ttl, log_bad_line, hs);
 	if (ret < 0)
 		goto fail;
+	if (ret > LOG_BAD_LINES)
+		log_warn("hosts", "%s: %d bad lines, the first %d logged", path, ret,
+			 LOG_BAD_LINES);
 	if (add_known(hs, name) < 0) {
 		ret = -ENOMEM;
 		goto fail;

@@ -514,13 +514,15 @@ struct records_source {
 	bool loaded; /* the origin is in the registry */
 	size_t records;
 	unsigned bad;
+	unsigned logged; /* bad lines logged of this read */
 	char last_error[256];
 };
 
 static void log_bad_line(void *arg, const char *file, unsigned line, const char *msg)
 {
 	struct records_source *rs = arg;
-	log_warn("records", "%s:%u: %s", file, line, msg);
+	if (rs->logged++ < LOG_BAD_LINES)
+		log_warn("records", "%s:%u: %s", file, line, msg);
 	snprintf(rs->last_error, sizeof(rs->last_error), "%.150s:%u: %.90s", file, line, msg);
 }
 
@@ -566,11 +568,15 @@ static int load(struct records_source *rs)
 		ret = -ENOMEM;
 		goto out;
 	}
+	rs->logged = 0;
 	ret = records_parse(set, rs->path, text, len, rs->ttl, log_bad_line, rs);
 	if (ret < 0) {
 		log_error("records", "%s: %s; keeping its records", rs->path, strerror(-ret));
 		goto out;
 	}
+	if (ret > LOG_BAD_LINES)
+		log_warn("records", "%s: %d bad lines, the first %d logged", rs->path, ret,
+			 LOG_BAD_LINES);
 	unsigned bad = (unsigned)ret;
 	size_t count = recset_count(set);
 	ret = registry_set(rs->reg, ORIGIN_RECORDS, rs->path, set); /* takes set, even on failure */

@@ -2,6 +2,7 @@
 /* Levelled logging to stderr, as text lines or one JSON object per line. */
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -141,28 +142,78 @@ static size_t format_json(char *line, size_t cap, const char *ts, const char *le
 	return n;
 }
 
-void log_msg(enum log_level level, const char *module, const char *fmt, ...)
+/* One call site's warnings or errors in the current window. */
+struct repeat {
+	const void *fmt; /* the call site's format: compared, never read */
+	char module[32];
+	double start; /* monotonic seconds the window began */
+	unsigned sent;
+	unsigned held;
+};
+
+#define REPEAT_SLOTS 64
+static struct repeat repeats[REPEAT_SLOTS];
+static pthread_mutex_t repeat_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* May this line of module and fmt go out? *held: how many like it were held
+ * back in the window that just ended (to be said first); *first_held: this is
+ * the first held back in this window (to be said once). */
+static bool repeat_ok(const char *module, const char *fmt, unsigned *held, bool *first_held)
+{
+	double now = now_s();
+	struct repeat *r = NULL, *oldest = &repeats[0];
+	bool ok;
+
+	*held = 0;
+	*first_held = false;
+	pthread_mutex_lock(&repeat_lock);
+	for (size_t i = 0; i < REPEAT_SLOTS; i++) {
+		struct repeat *x = &repeats[i];
+		if (x->fmt == fmt && strncmp(x->module, module, sizeof(x->module) - 1) == 0) {
+			r = x;
+			break;
+		}
+		/* else the slot to take: an empty one, or the oldest window */
+		if (oldest->fmt != NULL && (x->fmt == NULL || x->start < oldest->start))
+			oldest = x;
+	}
+	if (r == NULL) {
+		r = oldest;
+		*r = (struct repeat){ .fmt = fmt, .start = now };
+		snprintf(r->module, sizeof(r->module), "%s", module);
+	} else if (now - r->start >= LOG_REPEAT_WINDOW_S) {
+		*held = r->held;
+		r->start = now;
+		r->sent = 0;
+		r->held = 0;
+	}
+	ok = r->sent < LOG_REPEAT_MAX;
+	if (ok)
+		r->sent++;
+	else
+		*first_held = r->held++ == 0;
+	pthread_mutex_unlock(&repeat_lock);
+	return ok;
+}
+
+/* Write one message as a line. */
+static void emit(enum log_level level, const char *module, const char *msg_in)
 {
 	char msg[MSG_MAX], line[LINE_MAX_], ts[32];
-	int saved = errno;
+	const char *lname = names[level];
+	int json = __atomic_load_n(&json_fmt, __ATOMIC_RELAXED);
 	struct tm tm;
 	time_t now;
-	va_list ap;
 	size_t n = 0;
-	const char *lname;
-	int json;
 
-	if ((int)level < LOG_ERROR || level > LOG_DEBUG || !log_enabled(level))
-		goto out;
-	lname = names[level];
-	json = __atomic_load_n(&json_fmt, __ATOMIC_RELAXED);
-	if (!module)
-		module = "berth";
-
-	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) >= (int)sizeof(msg))
-		memcpy(msg + sizeof(msg) - 4, "...", 4);
-	va_end(ap);
+	snprintf(msg, sizeof(msg), "%s", msg_in);
 	sanitize(msg, !json);
 
 	now = time(NULL);
@@ -196,6 +247,43 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 			break;
 		off += (size_t)w;
 	}
+}
+
+void log_msg(enum log_level level, const char *module, const char *fmt, ...)
+{
+	char msg[MSG_MAX];
+	int saved = errno;
+	va_list ap;
+
+	if ((int)level < LOG_ERROR || level > LOG_DEBUG || !log_enabled(level))
+		goto out;
+	if (!module)
+		module = "berth";
+	if (level <= LOG_WARN && fmt != NULL) {
+		unsigned held;
+		bool first_held;
+		bool ok = repeat_ok(module, fmt, &held, &first_held);
+		if (held > 0) {
+			snprintf(msg, sizeof(msg),
+				 "%u more lines like the next were not logged in the last %d s",
+				 held, LOG_REPEAT_WINDOW_S);
+			emit(level, module, msg);
+		}
+		if (first_held) {
+			snprintf(msg, sizeof(msg),
+				 "%d lines like the last in %d s: more are held back and counted",
+				 LOG_REPEAT_MAX, LOG_REPEAT_WINDOW_S);
+			emit(level, module, msg);
+		}
+		if (!ok)
+			goto out;
+	}
+
+	va_start(ap, fmt);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) >= (int)sizeof(msg))
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	va_end(ap);
+	emit(level, module, msg);
 out:
 	errno = saved;
 }

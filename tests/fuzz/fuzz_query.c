@@ -165,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	answer(data, size, true, flags);
 
 	uint8_t *out = outbuf + sizeof(outbuf) - 512;
-	size_t len = dns_error_response(data, size, KNOT_RCODE_FORMERR, out, 512);
+	size_t len = dns_error_response(data, size, KNOT_RCODE_FORMERR, 1232, "fuzz", out, 512);
 	CHECK(len <= 512);
 	if (len > 0)
 		CHECK(len >= KNOT_WIRE_HEADER_SIZE && memcmp(out, data, 2) == 0);

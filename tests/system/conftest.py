@@ -205,6 +205,28 @@ def parse_header(data):
             "qd": qd, "an": an, "ns": ns, "ar": ar}
 
 
+def wire_records(raw):
+    """[(section, owner, type, rdata offset, rdata bytes)] of every record after
+    the question of the reply raw, read from the bytes (names decompressed)."""
+    import dns.name
+    h = parse_header(raw)
+    off = 12
+    for _ in range(h["qd"]):
+        _, n = dns.name.from_wire(raw, off)
+        off += n + 4
+    out = []
+    counts = [("answer", h["an"]), ("authority", h["ns"]), ("additional", h["ar"])]
+    for section, count in counts:
+        for _ in range(count):
+            owner, n = dns.name.from_wire(raw, off)
+            rtype, _, _, rdlen = struct.unpack("!HHIH", raw[off + n:off + n + 10])
+            off += n + 10
+            out.append((section, owner, rtype, off, raw[off:off + rdlen]))
+            off += rdlen
+    assert off == len(raw), "bytes after the last record"
+    return out
+
+
 # --------------------------------------------------------------------------
 # berth
 

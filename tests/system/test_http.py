@@ -613,7 +613,7 @@ def test_http_address_in_use(start_berth, tmp_path):
 
 def raw_get(port, path="/health"):
     s = socket.create_connection((LOOP4, port), timeout=5)
-    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+    s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path).encode())
     return s
 
 
@@ -639,7 +639,7 @@ def read_response(s, timeout):
 @pytest.mark.slow
 def test_slow_client_is_cut(berth):
     s = socket.create_connection((LOOP4, berth.http), timeout=5)
-    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # never finished
+    s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
     t0 = time.monotonic()
     # Meanwhile everything else works.
     assert get(berth.http, "/health").status == 200

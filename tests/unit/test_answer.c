@@ -107,6 +107,8 @@ static size_t make_query(uint8_t *buf, const char *name, uint16_t type, uint16_t
 	return len;
 }
 
+#define OPT_LEN 11 /* an OPT without options */
+
 struct result {
 	enum dns_action act;
 	knot_pkt_t *pkt;
@@ -369,6 +371,171 @@ static void test_badvers(void **state)
 	knot_pkt_free(r.pkt);
 }
 
+/* RFC 6891 6.1.1: an error reply to a query with an OPT has an OPT too. */
+static void test_error_opt(void **state)
+{
+	uint8_t q[512];
+	size_t len = make_query(q, "web.docker", KNOT_RRTYPE_A, 4096);
+	/* NOTIFY opcode: NOTIMP with berth's OPT, DO echoed */
+	q[2] = (uint8_t)(KNOT_OPCODE_NOTIFY << 3);
+	struct result r = ask(q, len, false, false, false);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_NOTIMPL);
+	assert_non_null(r.pkt->opt_rr);
+	assert_int_equal(knot_edns_get_payload(r.pkt->opt_rr), 1232);
+	assert_true(knot_edns_do(r.pkt->opt_rr));
+	knot_pkt_free(r.pkt);
+	/* qtype OPT and TYPE0: FORMERR with an OPT */
+	uint16_t types[] = { KNOT_RRTYPE_OPT, 0 };
+	for (size_t i = 0; i < 2; i++) {
+		len = make_query(q, "web.docker", types[i], 1232);
+		r = ask(q, len, true, false, false);
+		assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_FORMERR);
+		assert_non_null(r.pkt->opt_rr);
+		knot_pkt_free(r.pkt);
+	}
+	/* no question, only an OPT */
+	uint8_t noq[] = { 0x12, 0x34, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+			  0,    0,    41,   4, 0, 0, 0, 0, 0, 0, 0 };
+	r = ask(noq, sizeof(noq), false, false, false);
+	assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_FORMERR);
+	assert_int_equal(knot_wire_get_qdcount(r.pkt->wire), 0);
+	assert_non_null(r.pkt->opt_rr);
+	assert_false(knot_edns_do(r.pkt->opt_rr));
+	knot_pkt_free(r.pkt);
+	/* an OPT whose length runs past the end, or two OPTs: no OPT to echo */
+	noq[sizeof(noq) - 1] = 4;
+	uint8_t out2[512];
+	size_t n = dns_error_response(noq, sizeof(noq), KNOT_RCODE_FORMERR, 1232, NULL, out2,
+				      sizeof(out2));
+	assert_int_equal(n, KNOT_WIRE_HEADER_SIZE);
+	assert_int_equal(knot_wire_get_arcount(out2), 0);
+	len = make_query(q, "web.docker", KNOT_RRTYPE_A, 1232);
+	memcpy(q + len, q + len - OPT_LEN, OPT_LEN);
+	knot_wire_set_arcount(q, 2);
+	n = dns_error_response(q, len + OPT_LEN, KNOT_RCODE_FORMERR, 1232, NULL, out2,
+			       sizeof(out2));
+	assert_int_equal(knot_wire_get_arcount(out2), 0);
+	/* without an OPT in the query, none in the reply */
+	len = make_query(q, "web.docker", KNOT_RRTYPE_A, 0);
+	n = dns_error_response(q, len, KNOT_RCODE_SERVFAIL, 1232, NULL, out2, sizeof(out2));
+	assert_int_equal(n, len);
+	assert_int_equal(knot_wire_get_arcount(out2), 0);
+	/* with one: header, question, OPT */
+	len = make_query(q, "web.docker", KNOT_RRTYPE_A, 1232);
+	n = dns_error_response(q, len, KNOT_RCODE_SERVFAIL, 900, NULL, out2, sizeof(out2));
+	assert_int_equal(n, len);
+	assert_int_equal(knot_wire_get_arcount(out2), 1);
+	assert_int_equal(out2[n - 8] << 8 | out2[n - 7], 900);
+}
+
+/* Append a TSIG record (its MAC is not checked: berth has no keys) to q. */
+static size_t add_tsig(uint8_t *q, size_t len)
+{
+	static const uint8_t head[] = { 3,   'k', 'e', 'y', 0,   0,   250, 0,   255, 0,
+					0,   0,   0,   0,   61,  11,  'h', 'm', 'a', 'c',
+					'-', 's', 'h', 'a', '2', '5', '6', 0 };
+	memcpy(q + len, head, sizeof(head));
+	len += sizeof(head);
+	memset(q + len, 0, 6 + 2 + 2 + 32 + 6);
+	q[len + 5] = 1;     /* time signed */
+	q[len + 7] = 44;    /* fudge */
+	q[len + 9] = 32;    /* MAC size */
+	q[len + 42] = q[0]; /* original ID */
+	q[len + 43] = q[1];
+	len += 6 + 2 + 2 + 32 + 6;
+	knot_wire_set_arcount(q, (uint16_t)(knot_wire_get_arcount(q) + 1));
+	return len;
+}
+
+/* A TSIG with any key: NOTAUTH and an unsigned TSIG with BADKEY, after the OPT. */
+static void test_tsig_badkey(void **state)
+{
+	uint16_t sizes[] = { 0, 1232 };
+	const char *names[] = { "web.docker", "elsewhere.example" };
+	for (size_t i = 0; i < 4; i++) {
+		uint8_t q[512];
+		size_t len = make_query(q, names[i / 2], KNOT_RRTYPE_A, sizes[i % 2]);
+		len = add_tsig(q, len);
+		struct result r = ask(q, len, i % 2 == 1, true, false);
+		assert_int_equal(r.act, DNS_REPLY);
+		assert_int_equal(knot_wire_get_rcode(r.pkt->wire), KNOT_RCODE_NOTAUTH);
+		assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 0);
+		assert_non_null(r.pkt->tsig_rr);
+		assert_int_equal(knot_tsig_rdata_error(r.pkt->tsig_rr), KNOT_RCODE_BADKEY);
+		assert_int_equal(knot_tsig_rdata_mac_length(r.pkt->tsig_rr), 0);
+		assert_int_equal(knot_tsig_rdata_orig_id(r.pkt->tsig_rr), 0x1234);
+		assert_true(knot_dname_is_equal(r.pkt->tsig_rr->owner, (const uint8_t *)"\x03key"));
+		assert_int_equal(r.pkt->opt_rr != NULL, sizes[i % 2] != 0);
+		knot_pkt_free(r.pkt);
+	}
+}
+
+/* RFC 5001: the NSID for a query that asks, in answers and errors alike. */
+static void test_nsid(void **state)
+{
+	uint8_t q[512];
+	size_t len = make_query(q, "web.docker", KNOT_RRTYPE_A, 1232);
+	static const uint8_t ask_nsid[] = { 0, 3, 0, 0 };
+	memcpy(q + len, ask_nsid, sizeof(ask_nsid));
+	q[len - 1] = 4; /* the OPT's rdata length */
+	len += sizeof(ask_nsid);
+	for (int notimp = 0; notimp < 2; notimp++) {
+		if (notimp)
+			q[2] = (uint8_t)(KNOT_OPCODE_NOTIFY << 3);
+		struct dns_query_info qi = { .udp_cap = 1232, .nsid = "node-1" };
+		size_t n = 0;
+		rcu_read_lock();
+		assert_int_equal(dns_answer(worker, registry_current(reg), q, len, out, sizeof(out),
+					    &qi, &n),
+				 DNS_REPLY);
+		rcu_read_unlock();
+		knot_pkt_t *p = knot_pkt_new(out, (uint16_t)n, NULL);
+		assert_int_equal(knot_pkt_parse(p, 0), KNOT_EOK);
+		assert_int_equal(knot_wire_get_rcode(p->wire),
+				 notimp ? KNOT_RCODE_NOTIMPL : KNOT_RCODE_NOERROR);
+		uint8_t *o = knot_edns_get_option(p->opt_rr, KNOT_EDNS_OPTION_NSID, NULL);
+		assert_non_null(o);
+		assert_int_equal(knot_edns_opt_get_length(o), 6);
+		assert_memory_equal(knot_edns_opt_get_data(o), "node-1", 6);
+		knot_pkt_free(p);
+	}
+	/* not asked: none */
+	len = make_query(q, "web.docker", KNOT_RRTYPE_A, 1232);
+	struct dns_query_info qi = { .udp_cap = 1232, .nsid = "node-1" };
+	size_t n = 0;
+	rcu_read_lock();
+	dns_answer(worker, registry_current(reg), q, len, out, sizeof(out), &qi, &n);
+	rcu_read_unlock();
+	assert_int_equal(out[n - 2] << 8 | out[n - 1], 0);
+}
+
+/* Names in RDATA compressed; NS answers carry the glue of ns.<domain>. */
+static void test_compression(void **state)
+{
+	struct result r = ask_name("docker", KNOT_RRTYPE_NS);
+	assert_int_equal(sec(r.pkt, KNOT_ANSWER)->count, 1);
+	/* header, question "docker" (8 + 4), then c00c NS IN TTL 0005 02 'ns' c00c */
+	assert_int_equal(r.pkt->wire[24 + 10], 0);
+	assert_int_equal(r.pkt->wire[24 + 11], 5);
+	assert_memory_equal(r.pkt->wire + 24 + 12, "\x02ns\xc0\x0c", 5);
+	assert_int_equal(sec(r.pkt, KNOT_ADDITIONAL)->count, 1);
+	const knot_rrset_t *glue = knot_pkt_rr(sec(r.pkt, KNOT_ADDITIONAL), 0);
+	assert_int_equal(glue->type, KNOT_RRTYPE_A);
+	char gname[64];
+	knot_dname_to_str(gname, glue->owner, sizeof(gname));
+	assert_string_equal(gname, "ns.docker.");
+	knot_pkt_free(r.pkt);
+	/* a CNAME target: "web" and a pointer to the question's "docker" */
+	r = ask_name("alias.docker", KNOT_RRTYPE_A);
+	const knot_rrset_t *cn = knot_pkt_rr(sec(r.pkt, KNOT_ANSWER), 0);
+	assert_int_equal(cn->type, KNOT_RRTYPE_CNAME);
+	assert_true(knot_dname_is_equal(knot_cname_name(cn->rrs.rdata),
+					(const uint8_t *)"\x03web\x06"
+							 "docker"));
+	assert_int_equal(r.pkt->size, 12 + 14 + 4 + (2 + 10 + 6) + (2 + 10 + 4));
+	knot_pkt_free(r.pkt);
+}
+
 static size_t answers_of(const char *name, uint16_t type, uint8_t *rcode)
 {
 	uint8_t q[512];
@@ -475,6 +642,10 @@ int main(void)
 		cmocka_unit_test(test_edns_and_truncation),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_badvers),
+		cmocka_unit_test(test_error_opt),
+		cmocka_unit_test(test_tsig_badkey),
+		cmocka_unit_test(test_nsid),
+		cmocka_unit_test(test_compression),
 		cmocka_unit_test(test_dnsdock_patterns),
 		cmocka_unit_test(test_id_prefix),
 		cmocka_unit_test(test_split_horizon),

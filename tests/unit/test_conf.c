@@ -921,6 +921,57 @@ static void test_log_output(void **state)
 	log_setup(LOG_INFO, 0);
 }
 
+static void log_repeated(void *arg)
+{
+	for (int i = 0; i < 25; i++)
+		log_warn("flood", "the same warning, %d", i);
+	log_warn("flood", "another warning");
+	log_info("flood", "info is not capped");
+}
+
+/* A warning from one place: LOG_REPEAT_MAX lines, one saying more are held back. */
+static void test_log_repeat(void **state)
+{
+	log_setup(LOG_INFO, 0);
+	char *out = stderr_of(log_repeated, NULL);
+	int same = 0, held = 0, other = 0, n = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		n++;
+		same += strstr(line, "the same warning") != NULL;
+		held += strstr(line, "held back") != NULL;
+		other += strstr(line, "another warning") != NULL || strstr(line, "not capped");
+	}
+	assert_int_equal(same, LOG_REPEAT_MAX);
+	assert_int_equal(held, 1);
+	assert_int_equal(other, 2);
+	assert_int_equal(n, LOG_REPEAT_MAX + 3);
+	free(out);
+}
+
+/* --nsid: the node name unless given; none turns it off. */
+static void test_nsid(void **state)
+{
+	struct serve_conf c;
+
+	expect_ok(&c, "--node", "n1", NULL);
+	assert_string_equal(conf_nsid(&c), "n1");
+	conf_clear(&c);
+	expect_ok(&c, "--node", "n1", "--nsid", "berth one", NULL);
+	assert_string_equal(conf_nsid(&c), "berth one");
+	conf_clear(&c);
+	expect_ok(&c, "--nsid", "none", NULL);
+	assert_null(conf_nsid(&c));
+	conf_clear(&c);
+	setenv("BERTH_NSID", "from-env", 1);
+	expect_ok(&c, NULL);
+	assert_string_equal(conf_nsid(&c), "from-env");
+	conf_clear(&c);
+	unsetenv("BERTH_NSID");
+	expect_error("--nsid: \"\" is not a name server ID", "--nsid", "", NULL);
+	expect_error("--nsid: \"a\tb\" is not", "--nsid", "a\tb", NULL);
+}
+
 static void test_strv_err(void **state)
 {
 	struct strv v = { 0 };
@@ -961,6 +1012,8 @@ int main(void)
 		cmocka_unit_test_setup(test_resolv_limits, clean_env),
 		cmocka_unit_test_setup(test_log_output, clean_env),
 		cmocka_unit_test_setup(test_strv_err, clean_env),
+		cmocka_unit_test_setup(test_nsid, clean_env),
+		cmocka_unit_test_setup(test_log_repeat, clean_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -408,7 +408,7 @@ static struct forwarder *make_forwarder(struct fixture *fx, const uint16_t *port
 	assert_true(n <= 4);
 	for (size_t i = 0; i < n; i++)
 		ups[i] = loopback(ports[i]);
-	if (forwarder_new(fx->base, ups, n, &f, err, sizeof(err)) != 0)
+	if (forwarder_new(fx->base, ups, n, 1232, &f, err, sizeof(err)) != 0)
 		fail_msg("forwarder_new: %s", err);
 	return f;
 }
@@ -682,7 +682,7 @@ static void test_ipv6_upstream(void **state)
 	if (!start_dnsmasq(fx->dnsmasq, &own, AF_INET6, 0))
 		fail_msg("dnsmasq did not start on ::1");
 	up = loopback_family(AF_INET6, own.port);
-	if (forwarder_new(fx->base, &up, 1, &f, err, sizeof(err)) != 0) {
+	if (forwarder_new(fx->base, &up, 1, 1232, &f, err, sizeof(err)) != 0) {
 		stop_upstream(&own);
 		fail_msg("forwarder_new: %s", err);
 	}
@@ -809,7 +809,7 @@ static void test_bad_input(void **state)
 
 	/* No upstream, no forwarder. */
 	f = (struct forwarder *)1;
-	assert_int_equal(forwarder_new(fx->base, none, 0, &f, err, sizeof(err)), -EINVAL);
+	assert_int_equal(forwarder_new(fx->base, none, 0, 1232, &f, err, sizeof(err)), -EINVAL);
 	assert_null(f);
 	assert_true(strlen(err) > 0);
 	forwarder_free(NULL);

@@ -574,6 +574,47 @@ static void test_token(void **state)
 	assert_false(http_token_matches("Bearer x", ""));
 }
 
+/* DNS rebinding: which Host headers are served. */
+static void test_host_allowed(void **state)
+{
+	struct addr lo, any6;
+	const char *names[] = { "berth.lan" };
+	assert_int_equal(addr_parse(&lo, "127.0.0.1:8053", 0), 0);
+	assert_int_equal(addr_parse(&any6, "[::]:8053", 0), 0);
+	static const char *const good[] = { "127.0.0.1",   "127.0.0.1:8053", "localhost",
+					    "LocalHost.",  "localhost:1",    "berth.lan",
+					    "BERTH.LAN:80" };
+	static const char *const bad[] = {
+		"evil.example",
+		"evil.example:8053",
+		"127.0.0.2",
+		"[::1]",
+		"",
+		":8053",
+		"127.0.0.1:",
+		"127.0.0.1:x",
+		"127.0.0.1:123456",
+		"a:b:c",
+		"[::1",
+		"localhost.evil.example",
+		"berth.lan.evil",
+		"berth.lan:99999",
+		"[127.0.0.1]x",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!http_host_allowed(good[i], &lo, names, 1))
+			fail_msg("refused %s", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (http_host_allowed(bad[i], &lo, names, 1))
+			fail_msg("allowed %s", bad[i]);
+	assert_false(http_host_allowed(NULL, &lo, NULL, 0));
+	assert_false(http_host_allowed("berth.lan", &lo, NULL, 0));
+	/* a wildcard listener: any address, still no foreign name */
+	assert_true(http_host_allowed("[::1]:8053", &any6, NULL, 0));
+	assert_true(http_host_allowed("192.0.2.7", &any6, NULL, 0));
+	assert_false(http_host_allowed("evil.example", &any6, NULL, 0));
+}
+
 static void test_origin_kind(void **state)
 {
 	char k[16];
@@ -688,6 +729,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_source_unwritable, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_source_memory_only, env_setup, env_teardown),
 		cmocka_unit_test(test_token),
+		cmocka_unit_test(test_host_allowed),
 		cmocka_unit_test(test_origin_kind),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_record_json),
