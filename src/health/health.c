@@ -89,11 +89,14 @@ static int fetch(const struct health_conf *c, char *buf, size_t len, char *err, 
 		return berth_fail(err, errlen, -e, "no berth answers HTTP on %s: %s", where,
 				  strerror(e));
 	}
-	static const char req[] =
-		"GET /health HTTP/1.0\r\nHost: berth\r\nConnection: close\r\n\r\n";
+	/* Host is the address asked: berth's HTTP refuses any other (DNS rebinding). */
+	char req[160];
+	int rlen = snprintf(req, sizeof(req),
+			    "GET /health HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n", where);
 	size_t got = 0;
 	int ret = 0;
-	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
+	if (rlen < 0 || (size_t)rlen >= sizeof(req) ||
+	    send(fd, req, (size_t)rlen, MSG_NOSIGNAL) != (ssize_t)rlen) {
 		ret = berth_fail(err, errlen, -EIO, "cannot ask %s: %s", where, strerror(errno));
 		goto out;
 	}
