@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "routing/haproxy.h"
@@ -292,6 +293,18 @@ void router_free(struct router *r)
 	proxy_state_clear(&r->want);
 	free(r->domain);
 	free(r);
+}
+
+void router_metrics(const struct router *r, struct evbuffer *out)
+{
+	evbuffer_add_printf(
+		out,
+		"# HELP berth_http_routes Host (and path) routes given to HAProxy.\n"
+		"# TYPE berth_http_routes gauge\nberth_http_routes %u\n"
+		"# HELP berth_http_route_conflicts Routes left out: their name is another "
+		"service's.\n# TYPE berth_http_route_conflicts gauge\n"
+		"berth_http_route_conflicts %u\n",
+		r->routes, r->conflicts);
 }
 
 static json_t *router_status(const void *self)

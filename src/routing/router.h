@@ -37,6 +37,10 @@ size_t router_export(void *router, const char *id, struct route *out);
 /* Another node's origin's routes (n 0: it has none any more). */
 void router_remote(void *router, const char *origin, const struct route *r, size_t n);
 
+/* Prometheus text: the routes HAProxy is given, and the names left out (conflicts). */
+struct evbuffer;
+void router_metrics(const struct router *r, struct evbuffer *out);
+
 /* /status: {"name": "haproxy", "kind": "haproxy", "state", "required": false, "error",
  * "routes": n, "conflicts": n, "proxies": [hap_status...]}. */
 extern const struct source_ops router_source_ops;

@@ -389,7 +389,10 @@ static json_t *http_cluster_cb(void *arg)
 static void http_metrics_cb(void *arg, struct evbuffer *out)
 {
 	struct serve *s = arg;
-	cluster_metrics(s->cluster, out);
+	if (s->cluster != NULL)
+		cluster_metrics(s->cluster, out);
+	if (s->router != NULL)
+		router_metrics(s->router, out);
 }
 
 static int start_http(struct serve *s)
@@ -409,7 +412,7 @@ static int start_http(struct serve *s)
 		.counters = http_counters,
 		.sources = http_sources_cb,
 		.cluster = s->cluster != NULL ? http_cluster_cb : NULL,
-		.metrics = s->cluster != NULL ? http_metrics_cb : NULL,
+		.metrics = s->cluster != NULL || s->router != NULL ? http_metrics_cb : NULL,
 	};
 	if (http_server_new(&d, &s->http, err, sizeof(err)) < 0) {
 		log_error("http", "%s", err);

@@ -167,6 +167,8 @@ def test_a_labelled_container_is_reached_by_name_through_haproxy(docker_berth, h
     assert src["proxies"][0]["servers"] == 1
     st, body = b.http_get("/dns/records?source=http")
     assert st == 200 and host.encode() in body
+    st, body = b.http_get("/metrics")
+    assert b"berth_http_routes 1\n" in body and b"berth_source_runtime_commands_total" in body
 
     c.kill()
     haproxy.wait_get(host, (503, "no route"))
