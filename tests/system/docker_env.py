@@ -383,12 +383,31 @@ class DockerKit:
             except docker.errors.NotFound:
                 return None
             except docker.errors.APIError as e:
-                if "active endpoints" not in str(e) or time.monotonic() > deadline:
+                if "active endpoints" not in str(e):
                     return e
+                if time.monotonic() > deadline:
+                    try:
+                        left = self.api.inspect_network(nid).get("Containers") or {}
+                    except docker.errors.APIError:
+                        left = {"?": None}
+                    if not left:
+                        # dockerd 20.10 sometimes keeps a count of endpoints that no
+                        # longer exist after a burst of removals: its leak, not the
+                        # test's; the network stays until dockerd restarts.
+                        print("warning: dockerd keeps network %s (no endpoint listed, "
+                              "yet \"active endpoints\")" % nid[:12])
+                        return None
+                    return e
+                # An endpoint dockerd kept of a removed container is listed as
+                # "ep-<id>": only its name (the container's) disconnects it.
                 try:
                     left = self.api.inspect_network(nid).get("Containers") or {}
-                    for cid in left:
-                        self.api.disconnect_container_from_network(cid, nid, force=True)
+                    for key, ep in left.items():
+                        who = (ep or {}).get("Name") or key
+                        try:
+                            self.api.disconnect_container_from_network(who, nid, force=True)
+                        except docker.errors.APIError:
+                            pass
                 except docker.errors.APIError:
                     pass
                 time.sleep(0.2)
