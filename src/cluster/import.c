@@ -402,10 +402,26 @@ void import_full_read(struct cluster *c)
 
 /* --- the watch --- */
 
+#define WATCH_CREATE_MS 3000 /* etcd says "created" first; one that does not is stuck */
+
+static void on_watch_dog(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->watch_call == NULL || c->watch_created)
+		return;
+	etcd_cancel(c->watch_call);
+	c->watch_call = NULL;
+	cluster_link_error(c, "watching", -ETIMEDOUT, "the watch was not created in time");
+	read_again_later(c);
+}
+
 static void on_watch(json_t *result, void *arg)
 {
 	struct cluster *c = arg;
 	if (json_is_true(json_object_get(result, "created"))) {
+		c->watch_created = true;
 		cluster_link_ok(c);
 		backoff_reset(&c->watch_backoff);
 	}
@@ -457,6 +473,11 @@ static void watch_start(struct cluster *c)
 				 etcd_b64(c->range_prefix, strlen(c->range_prefix)), "range_end",
 				 etcd_prefix_end(c->range_prefix), "start_revision",
 				 etcd_int_json(c->revision + 1));
+	c->watch_created = false;
+	if (c->watch_dog == NULL)
+		c->watch_dog = evtimer_new(c->base, on_watch_dog, c);
+	if (c->watch_dog != NULL)
+		cluster_timer(c->watch_dog, WATCH_CREATE_MS);
 	c->watch_call = body != NULL ?
 				etcd_stream(c->etcd, "/v3/watch", body, on_watch, on_watch_end, c) :
 				NULL;
@@ -479,11 +500,16 @@ void import_stop(struct cluster *c)
 	etcd_cancel(c->watch_call);
 	c->range_call = c->watch_call = NULL;
 	evtimer_del(c->watch_timer);
+	if (c->watch_dog != NULL)
+		evtimer_del(c->watch_dog);
 	c->reading = false;
 }
 
 void import_free(struct cluster *c)
 {
+	if (c->watch_dog != NULL)
+		event_free(c->watch_dog);
+	c->watch_dog = NULL;
 	strmap_clear(&c->remotes, free);
 	free(c->read_next);
 	c->read_next = NULL;

@@ -100,6 +100,8 @@ struct cluster {
 	struct strmap peers;   /* node -> struct peer */
 	struct etcd_call *range_call, *watch_call;
 	struct event *watch_timer;
+	struct event *watch_dog; /* a watch not created in time is started again */
+	bool watch_created;
 	struct backoff watch_backoff;
 	int64_t revision;      /* the latest applied */
 	int64_t read_revision; /* of the full read under way, 0 before its first page */
