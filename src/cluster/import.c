@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Other nodes' keys into the registry: a full read of <prefix>/v1/ in pages at one revision,
- * then a watch from the next revision, so that no change falls between them. A broken or
+ * then a watch from that revision on, so that no change falls between them. A broken or
  * compacted watch reads everything again, dropping what vanished meanwhile. */
 #include <errno.h>
 #include <stdio.h>
@@ -430,11 +430,10 @@ static void on_watch(json_t *result, void *arg)
 		etcd_cancel(c->watch_call);
 		c->watch_call = NULL;
 		if (compact > 0)
-			log_info(
-				"cluster",
-				"watch from revision %lld cancelled: compacted up to %lld; reading "
-				"everything again",
-				(long long)c->revision + 1, (long long)compact);
+			log_info("cluster",
+				 "watch at revision %lld cancelled: compacted up to %lld; reading "
+				 "everything again",
+				 (long long)c->revision, (long long)compact);
 		else {
 			const char *why =
 				json_string_value(json_object_get(result, "cancel_reason"));
@@ -467,12 +466,18 @@ static void on_watch_end(int err, const char *msg, void *arg)
 	read_again_later(c); /* what changed meanwhile, and what vanished */
 }
 
+/* The watch starts at the revision read, not the one after it. etcd before 3.4.34 and 3.5.15
+ * (etcd-io/etcd#18089) drops a deletion made at the revision a watch starts from when that
+ * revision has been compacted: started at read + 1, compacted at read + 1, a key deleted then
+ * would stay here forever. Started at the read's own revision, a compaction past it cancels
+ * the watch (everything is read again), and the events at that revision are ones the read
+ * already holds: a put of what is here is "seen", a deletion of what is absent does nothing. */
 static void watch_start(struct cluster *c)
 {
 	json_t *body = json_pack("{s:{s:o, s:o, s:o}}", "create_request", "key",
 				 etcd_b64(c->range_prefix, strlen(c->range_prefix)), "range_end",
 				 etcd_prefix_end(c->range_prefix), "start_revision",
-				 etcd_int_json(c->revision + 1));
+				 etcd_int_json(c->revision));
 	c->watch_created = false;
 	if (c->watch_dog == NULL)
 		c->watch_dog = evtimer_new(c->base, on_watch_dog, c);
