@@ -285,7 +285,6 @@ static void finish(struct etcd_call *c, int err, json_t *reply, const char *msg)
 }
 
 /* A refused token: once, a new one and the call again. */
-/* A refused token: once, a new one and the call again. */
 static bool retry_with_token(struct etcd_call *c, int status, const char *body)
 {
 	if (c->e->user == NULL || c->retried || !token_refused(status, body))
@@ -374,11 +373,14 @@ static int send_call(struct etcd_call *c)
 	struct etcd *e = c->e;
 	if (e->user != NULL && e->auth_hdr == NULL)
 		return need_token(c);
-	const char *headers[2] = { e->auth_hdr, NULL };
+	/* "hasleader" (gRPC metadata, through the gateway): a member without a leader refuses
+	 * the call at once, and ends a watch or keep-alive stream it holds, instead of keeping it
+	 * open while the rest of the cluster goes on without it. The next call goes elsewhere. */
+	const char *headers[3] = { "Grpc-Metadata-hasleader: true", e->auth_hdr, NULL };
 	struct hc_opts o = {
 		.method = "POST",
 		.body = c->body,
-		.headers = e->auth_hdr != NULL ? headers : NULL,
+		.headers = headers,
 	};
 	if (c->stream)
 		c->req = hc_stream(e->hc, c->path, &o, NULL, on_line, on_stream_end, c);

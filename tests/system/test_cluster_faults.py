@@ -495,6 +495,34 @@ def test_first_member_of_three_killed_changes_still_propagate(tmp_path, etcd3, n
 # --------------------------------------------------------------------------
 # 5. compaction
 
+def test_member_without_a_leader_is_left_at_once(tmp_path, etcd3, nodes):  # noqa: F811
+    """A member that loses its leader (here: the other two stopped) refuses calls and ends
+    the watch it holds (etcd's "hasleader" metadata, which berth sends), rather than
+    keeping a watch open that hears nothing while a majority elsewhere goes on. When a
+    quorum is back, changes flow again."""
+    m0, m1, m2 = etcd3.members
+    urls = [m.client_url for m in (m0, m1, m2)]
+    a = start(nodes, tmp_path, "a", urls)
+    b = start(nodes, tmp_path, "b", urls)
+    for n, other in ((a, "b"), (b, "a")):
+        n.wait_texts(HOST[other][0], "A", {HOST[other][1]})
+    assert b.cluster()["etcd"]["endpoint"] == m0.client_url
+    m1.stop()
+    m2.stop()
+    t0 = time.monotonic()
+    assert wait_until(lambda: "no leader" in b.stderr(), timeout=10, interval=0.05), \
+        b.stderr()[-2000:]
+    print("quorum lost -> b told \"no leader\" after %.2f s" % (time.monotonic() - t0))
+    assert_answers(a, b)
+    m1.restart()
+    put_service(a, "q", "quorum-a", "192.0.2.53")
+    took = b.wait_texts("quorum-a.docker", "A", {"192.0.2.53"}, timeout=20)
+    print("quorum back -> a's change on b after %.2f s" % took)
+    for n in (a, b):
+        assert wait_until(lambda: (n.etcd_source() or {}).get("state") == "ok", timeout=10), \
+            n.etcd_source()
+
+
 def compact_now(etc):
     """Compact at the current revision (nothing to do if it is compacted already)."""
     try:
