@@ -216,7 +216,10 @@ class PrivateDockerd(Dockerd):
     as it starts (its cleanup for that case), which took the shared dockerd's
     default bridge away from everyone until that dockerd was restarted."""
 
-    def __init__(self, tag="rs"):
+    def __init__(self, tag="rs", extra_args=()):
+        """extra_args: more dockerd options (e.g. "--config-file", PATH); they
+        pass through BERTH_DOCKERD_ARGS, which is split on spaces."""
+        assert not any(" " in a for a in extra_args), extra_args
         base = "berth-dockerd-%s-%s" % (tag, SESSION)
         self.data = "/var/lib/%s" % base
         self.exec_root = "/run/%s" % base
@@ -226,7 +229,7 @@ class PrivateDockerd(Dockerd):
             "BERTH_DOCKERD_EXEC": self.exec_root,
             "BERTH_DOCKERD_PIDFILE": "/run/%s.pid" % base,
             "BERTH_DOCKERD_LOG": "/run/%s.log" % base,
-            "BERTH_DOCKERD_ARGS": "--bridge=" + self.bridge,
+            "BERTH_DOCKERD_ARGS": " ".join(["--bridge=" + self.bridge] + list(extra_args)),
         }
         super().__init__("/run/%s.sock" % base, env)
 
