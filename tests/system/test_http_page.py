@@ -48,7 +48,9 @@ def test_status_page_in_chromium(start_berth, tmp_path, dockerd):  # noqa: F811
         pytest.skip(why)
     hd, rec = write_zone(tmp_path / "zone")
     b = start_http(start_berth, tmp_path / "state", "--hosts-dir", str(hd), "--records", str(rec),
-                   "--docker", dockerd.url)
+                   "--docker", dockerd.url,
+                   # A HAProxy socket nobody listens on: its card lists the socket, in words.
+                   "--http-domain", "local", "--haproxy-socket", str(tmp_path / "haproxy.sock"))
 
     def docker_synced():
         for src in get(b.http, "/status").json().get("sources", []):

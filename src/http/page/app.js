@@ -118,6 +118,26 @@
 
   var HIDDEN_SOURCE_KEYS = { name: 1, kind: 1, state: 1, required: 1, error: 1, counters: 1 };
 
+  /* One object of a source's status (a HAProxy socket, say) in words: its name and
+   * state, then its other fields as "key value", its counters last. */
+  function describe(o) {
+    if (o === null || typeof o !== "object") return String(o);
+    var words = [];
+    if (o.name) words.push(shortPath(String(o.name)) + (o.state ? " " + o.state : ""));
+    Object.keys(o).forEach(function (k) {
+      var x = o[k];
+      if (k === "name" || k === "state" || k === "kind" || k === "required" || x === null || x === "") return;
+      if (typeof x === "object") {
+        Object.keys(x).forEach(function (kk) {
+          if (typeof x[kk] !== "object") words.push(kk.replace(/_/g, " ") + " " + x[kk]);
+        });
+        return;
+      }
+      words.push(k.replace(/_/g, " ") + " " + (typeof x === "number" ? fmtInt(x) : x));
+    });
+    return words.join(", ");
+  }
+
   function drawSources(list) {
     var box = $("sources");
     box.textContent = "";
@@ -155,8 +175,10 @@
         } else if (k === "event_lag" && typeof v === "object") {
           var n = (v.counts || []).reduce(function (a, b) { return a + b; }, 0);
           v = n ? fmtInt(n) + " events, mean " + (v.sum_ms / n).toFixed(2) + " ms" : "no events yet";
+        } else if (Array.isArray(v)) {
+          v = v.map(describe).join("; ") || "none";
         } else if (typeof v === "object") {
-          v = JSON.stringify(v);
+          v = describe(v);
         }
         dl.appendChild(el("dt", null, k === "last_event_ns" ? "last event" : k.replace(/_/g, " ")));
         dl.appendChild(el("dd", null, typeof v === "number" ? fmtInt(v) : v));
