@@ -58,6 +58,7 @@ static void step(struct hap *h);
 static void fail(struct hap *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int copy_state(struct proxy_state *dst, const struct proxy_state *src);
+static int keep_others(struct proxy_state *dst, const struct proxy_state *have);
 
 static void schedule(struct event *ev, unsigned ms)
 {
@@ -213,17 +214,32 @@ static void parse_maplist(struct hap *h, char *text)
 	}
 }
 
-/* "<ptr> <key> <value>" per entry. */
-static int parse_map(struct strmap *m, char *text)
+/* "<ref> <key> <value>" per entry, in HAProxy's order: the first entry of a key is the one
+ * it matches. A later one of berth's own is a stray, to be deleted by its reference. */
+static int parse_map(struct strmap *m, struct strmap *strays, char *text)
 {
 	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
 		char *key = strchr(line, ' ');
 		char *val = key != NULL ? strchr(key + 1, ' ') : NULL;
 		if (val == NULL)
 			continue;
+		*key++ = '\0';
 		*val++ = '\0';
-		char *v = strdup(trim(val));
-		if (v == NULL || strmap_put(m, key + 1, v, NULL) != 0) {
+		val = trim(val);
+		if (strmap_get(m, key) != NULL) {
+			char ref[80];
+			if (!wanted_is_slot(val) ||
+			    snprintf(ref, sizeof(ref), "#%s", line) >= (int)sizeof(ref))
+				continue;
+			char *k = strdup(key);
+			if (k == NULL || strmap_put(strays, ref, k, NULL) != 0) {
+				free(k);
+				return -ENOMEM;
+			}
+			continue;
+		}
+		char *v = strdup(val);
+		if (v == NULL || strmap_put(m, key, v, NULL) != 0) {
 			free(v);
 			return -ENOMEM;
 		}
@@ -283,7 +299,9 @@ static void make_batch(struct hap *h)
 	h->next = 0;
 	h->want_changed = false;
 	proxy_state_clear(&h->sent);
-	if (copy_state(&h->sent, &h->want) != 0 ||
+	/* What HAProxy holds once the batch is in: what is wanted, but somebody else's entries
+	 * where they are (berth leaves them be). */
+	if (copy_state(&h->sent, &h->want) != 0 || keep_others(&h->sent, &h->have) != 0 ||
 	    wanted_diff(&h->have, &h->want, (const char *const *)h->map_ids, &h->batch) != 0) {
 		fail(h, "out of memory");
 		return;
@@ -356,7 +374,8 @@ static void done(struct hap *h, const char *answer, size_t len)
 		next_map(h);
 		break;
 	case PH_MAP:
-		if (parse_map(&h->have.maps[h->map_step], text) != 0) {
+		if (parse_map(&h->have.maps[h->map_step], &h->have.strays[h->map_step], text) !=
+		    0) {
 			free(text);
 			fail(h, "out of memory");
 			return;
@@ -545,6 +564,32 @@ static int copy_state(struct proxy_state *dst, const struct proxy_state *src)
 }
 
 static bool map_equal(const struct strmap *a, const struct strmap *b);
+
+static void keep_other(void *arg, const char *key, void *val)
+{
+	struct copy *c = arg;
+	if (wanted_is_slot(val) || c->err != 0)
+		return;
+	char *v = strdup(val);
+	void *old = NULL;
+	if (v == NULL || strmap_put(c->dst, key, v, &old) != 0) {
+		free(v);
+		c->err = -ENOMEM;
+	}
+	free(old);
+}
+
+/* have's entries that are not berth's into dst, over what dst holds for their keys. */
+static int keep_others(struct proxy_state *dst, const struct proxy_state *have)
+{
+	for (int m = 0; m < MAPS; m++) {
+		struct copy c = { &dst->maps[m], 0 };
+		strmap_foreach(&have->maps[m], keep_other, &c);
+		if (c.err != 0)
+			return c.err;
+	}
+	return 0;
+}
 
 static bool state_equal(const struct proxy_state *a, const struct proxy_state *b)
 {

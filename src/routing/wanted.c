@@ -13,8 +13,10 @@ const char *const wanted_map_names[MAPS] = { "hosts.map", "paths.map", "sni.map"
 
 void proxy_state_clear(struct proxy_state *s)
 {
-	for (int i = 0; i < MAPS; i++)
+	for (int i = 0; i < MAPS; i++) {
 		strmap_clear(&s->maps[i], free);
+		strmap_clear(&s->strays[i], free);
+	}
 	strmap_clear(&s->servers, free);
 }
 
@@ -278,7 +280,9 @@ static void set_entries(void *arg, const char *key, void *val)
 {
 	struct diff *d = arg;
 	const char *had = strmap_get(&d->have->maps[d->map], key);
-	if (d->err != 0 || (had != NULL && strcmp(had, val) == 0))
+	/* The same already, or somebody else's entry (not one of berth's slots): a name routed
+	 * by hand in HAProxy's map stays as it was put there. */
+	if (d->err != 0 || (had != NULL && (strcmp(had, val) == 0 || !wanted_is_slot(had))))
 		return;
 	d->err = cmd(d->cmds, "%s map %s %s %s", had != NULL ? "set" : "add", d->map_ids[d->map],
 		     key, (const char *)val);
@@ -290,6 +294,14 @@ static void del_entries(void *arg, const char *key, void *val)
 	if (d->err != 0 || !wanted_is_slot(val) || strmap_get(&d->want->maps[d->map], key) != NULL)
 		return;
 	d->err = cmd(d->cmds, "del map %s %s", d->map_ids[d->map], key);
+}
+
+static void del_strays(void *arg, const char *ref, void *key)
+{
+	struct diff *d = arg;
+	(void)key;
+	if (d->err == 0)
+		d->err = cmd(d->cmds, "del map %s %s", d->map_ids[d->map], ref);
 }
 
 static void del_servers(void *arg, const char *key, void *val)
@@ -308,8 +320,10 @@ int wanted_diff(const struct proxy_state *have, const struct proxy_state *want,
 	strmap_foreach(&want->servers, add_servers, &d);
 	for (d.map = 0; d.map < MAPS; d.map++)
 		strmap_foreach(&want->maps[d.map], set_entries, &d);
-	for (d.map = 0; d.map < MAPS; d.map++)
+	for (d.map = 0; d.map < MAPS; d.map++) {
 		strmap_foreach(&have->maps[d.map], del_entries, &d);
+		strmap_foreach(&have->strays[d.map], del_strays, &d);
+	}
 	strmap_foreach(&have->servers, del_servers, &d);
 	return d.err;
 }

@@ -24,6 +24,9 @@ extern const char *const wanted_map_names[MAPS]; /* "hosts.map", "paths.map", "s
 struct proxy_state {
 	struct strmap maps[MAPS]; /* key -> slot */
 	struct strmap servers;    /* "<slot>/<server>" -> "<addr>:<port>" */
+	/* berth's entries that HAProxy never matches, behind an earlier entry of the same key
+	 * (somebody else's, added in between): "#<ref>" -> key. Read, never wanted. */
+	struct strmap strays[MAPS];
 };
 void proxy_state_clear(struct proxy_state *s);
 
@@ -53,8 +56,9 @@ int wanted_compute(const struct route_set *sets, size_t n, struct slots *slots,
 
 /* The runtime API commands that take a proxy from have to want, in order: new servers (add,
  * enable), map entries set or added, map entries deleted, servers gone (disable, del). Only
- * berth's own entries are removed: map entries whose value is one of berth's slots, servers of
- * berth's slots. map_ids[i] names map i in the commands (its file as HAProxy knows it). Each
+ * berth's own entries are changed or removed: map entries whose value is one of berth's slots
+ * (an entry somebody else made for a name stays, even when berth wants that name), its strays
+ * (by reference), servers of berth's slots. map_ids[i] names map i in the commands (its file as HAProxy knows it). Each
  * command is a new string in cmds; 0 or -ENOMEM. */
 struct cmdlist {
 	char **v;

@@ -231,6 +231,37 @@ def test_haproxy_restarted_is_reconciled_and_its_own_entries_survive(docker_bert
     assert "reconciling" in b.stderr()
 
 
+def test_a_name_routed_by_hand_in_haproxy_is_not_taken_over(docker_berth, haproxy, kit):  # noqa: F811
+    """An entry somebody else put in a map keeps its name, even when a container of that
+    name starts: berth neither sets it nor, when the container goes, deletes it. An entry
+    berth added for that name in between (behind the other, never matched) is removed by
+    its reference."""
+    routed(docker_berth, haproxy)
+    hosts_map = "%s/hosts.map" % haproxy.dir
+
+    def entries(name):
+        return [line.split()[2] for line in haproxy.api("show map " + hosts_map).splitlines()
+                if len(line.split()) == 3 and line.split()[1] == name]
+    mine = kit.name("mine") + ".local"
+    # Routed by hand (to the no-route backend, here) before the container starts.
+    assert haproxy.api("add map %s %s berth_no_route" % (hosts_map, mine)).strip() == ""
+    c = web(kit, "mine", "hello-mine")
+    other = web(kit, "other", "hello-other")
+    haproxy.wait_get(other.name + ".local", (200, "hello-other"))   # berth is routing
+    deadline = time.monotonic() + 6
+    while entries(mine) != ["berth_no_route"] and time.monotonic() < deadline:
+        time.sleep(0.1)     # a stray of berth's behind it goes at the next reading
+    assert entries(mine) == ["berth_no_route"]
+    assert haproxy.get(c.name + ".local") == (503, "no route")
+    time.sleep(2.5)         # a reconciliation or two: it stays so
+    assert entries(mine) == ["berth_no_route"]
+    c.kill()
+    other.kill()
+    haproxy.wait_get(other.name + ".local", (503, "no route"))
+    time.sleep(2.5)
+    assert entries(mine) == ["berth_no_route"]
+
+
 def test_bad_labels_are_reported_and_skipped(docker_berth, haproxy, kit):  # noqa: F811
     b = routed(docker_berth, haproxy)
     bad = web(kit, "badport", "x", {"berth.http.port": "99999"})

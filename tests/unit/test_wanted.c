@@ -837,7 +837,13 @@ static void check_entry(struct after *a, const struct strmap *have, const struct
 {
 	const char *w = strmap_get(want, key);
 	const char *h = strmap_get(have, key);
-	if (w != NULL) {
+	if (!server && h != NULL && !wanted_is_slot(h)) {
+		if (strcmp(h, val) != 0) { /* somebody else's entry: never changed */
+			print_message("%s %s is %s, not the %s that was there\n", a->what, key, val,
+				      h);
+			a->ok = false;
+		}
+	} else if (w != NULL) {
 		if (strcmp(w, val) != 0) {
 			print_message("%s %s is %s, not %s\n", a->what, key, val, w);
 			a->ok = false;
@@ -872,6 +878,11 @@ static void check_wanted(void *arg, const char *key, void *val)
 	struct after *a = arg;
 	const struct strmap *m =
 		a->what[0] == 's' ? &a->sim->st.servers : &a->sim->st.maps[a->what[0] - '0'];
+	if (a->what[0] != 's') {
+		const char *h = strmap_get(&a->have->maps[a->what[0] - '0'], key);
+		if (h != NULL && !wanted_is_slot(h))
+			return; /* somebody else's entry holds the key: kept */
+	}
 	const char *v = strmap_get(m, key);
 	if (v == NULL || strcmp(v, val) != 0) {
 		print_message("%s %s -> %s is missing\n", a->what, key, (const char *)val);
@@ -975,6 +986,35 @@ static void test_diff_nothing_to_do(void **state)
 	proxy_state_clear(&b);
 }
 
+static void test_diff_keeps_somebody_elses_entry(void **state)
+{
+	struct proxy_state have = { 0 }, want = { 0 };
+	struct cmdlist cmds = { 0 };
+	(void)state;
+
+	/* A name routed by hand to a backend of the user's own, and one of berth's. */
+	put(&have.maps[MAP_HOSTS], "web.local", "user_backend");
+	put(&have.maps[MAP_HOSTS], "old.local", "berth_http_1");
+	put(&want.maps[MAP_HOSTS], "web.local", "berth_http_0");
+	put(&want.maps[MAP_HOSTS], "old.local", "berth_http_0");
+	put(&want.servers, "berth_http_0/s000000000001", "10.0.0.1:80");
+	assert_int_equal(wanted_diff(&have, &want, map_ids, &cmds), 0);
+	assert_false(has_cmd(&cmds, "set map /etc/haproxy/hosts.map web.local berth_http_0"));
+	assert_true(has_cmd(&cmds, "set map /etc/haproxy/hosts.map old.local berth_http_0"));
+	for (size_t i = 0; i < cmds.n; i++)
+		assert_null(strstr(cmds.v[i], "web.local"));
+	cmdlist_clear(&cmds);
+	assert_int_equal(diff_and_run(&have, &want), 3);
+	/* berth's entry behind the user's (added in between): deleted by its reference only */
+	put(&have.strays[MAP_HOSTS], "#0x55739ea2fb20", "web.local");
+	assert_int_equal(wanted_diff(&have, &want, map_ids, &cmds), 0);
+	assert_true(has_cmd(&cmds, "del map /etc/haproxy/hosts.map #0x55739ea2fb20"));
+	assert_false(has_cmd(&cmds, "del map /etc/haproxy/hosts.map web.local"));
+	cmdlist_clear(&cmds);
+	proxy_state_clear(&have);
+	proxy_state_clear(&want);
+}
+
 static void test_diff_from_empty(void **state)
 {
 	struct proxy_state have = { 0 }, want = { 0 };
@@ -1028,11 +1068,11 @@ static void test_diff_set_or_add(void **state)
 	put(&want.maps[MAP_HOSTS], "c.local", "berth_http_1");
 	put(&want.maps[MAP_SNI], "mine.example", "berth_tls_0");
 	assert_int_equal(wanted_diff(&have, &want, map_ids, &cmds), 0);
-	assert_int_equal(cmds.n, 3);
+	assert_int_equal(cmds.n, 2);
 	assert_true(has_cmd(&cmds, "set map /etc/haproxy/hosts.map b.local berth_http_2"));
 	assert_true(has_cmd(&cmds, "add map /etc/haproxy/hosts.map c.local berth_http_1"));
-	assert_true(has_cmd(&cmds, "set map /etc/haproxy/sni.map mine.example berth_tls_0"));
-	assert_int_equal(diff_and_run(&have, &want), 3);
+	/* mine.example is the user's (user_tls): kept, not taken over */
+	assert_int_equal(diff_and_run(&have, &want), 2);
 	cmdlist_clear(&cmds);
 	proxy_state_clear(&have);
 	proxy_state_clear(&want);
@@ -1354,6 +1394,7 @@ int main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_out_cleared),
 		cmocka_unit_test(test_diff_nothing_to_do),
+		cmocka_unit_test(test_diff_keeps_somebody_elses_entry),
 		cmocka_unit_test(test_diff_from_empty),
 		cmocka_unit_test(test_diff_set_or_add),
 		cmocka_unit_test(test_diff_removes_only_berths),
