@@ -41,8 +41,10 @@ void cluster_link_error(struct cluster *c, const char *what, int err, const char
 		 msg != NULL && msg[0] != '\0' ? msg : berth_strerror(err));
 	/* A member that answers "no" is right; one that broke, stalled or timed out (a follower
 	 * whose leader is gone does) may be the trouble: the next call goes to the next. */
-	if (err != -EACCES && err != -ENOENT && err != -ERANGE && err != -EFBIG)
+	if (err != -EACCES && err != -ENOENT && err != -ERANGE && err != -EFBIG) {
 		etcd_skip(c->etcd);
+		import_endpoint_moved(c);
+	}
 	if (err == -EACCES) {
 		/* Not an outage: etcd answers but says no. Every time, but rate-limited by the
 		 * retries' backoff. */

@@ -479,6 +479,7 @@ static void watch_start(struct cluster *c)
 				 etcd_prefix_end(c->range_prefix), "start_revision",
 				 etcd_int_json(c->revision));
 	c->watch_created = false;
+	snprintf(c->watch_endpoint, sizeof(c->watch_endpoint), "%s", etcd_endpoint(c->etcd));
 	if (c->watch_dog == NULL)
 		c->watch_dog = evtimer_new(c->base, on_watch_dog, c);
 	if (c->watch_dog != NULL)
@@ -488,6 +489,20 @@ static void watch_start(struct cluster *c)
 				NULL;
 	if (c->watch_call == NULL)
 		read_again_later(c);
+}
+
+/* A member that stalls (stopped, or too slow to answer) keeps a quiet watch open as if
+ * nothing changed: once calls have given up on it, the watch leaves it too, and what changed
+ * meanwhile is read from the member the calls go to now. */
+void import_endpoint_moved(struct cluster *c)
+{
+	if (c->watch_call == NULL || strcmp(c->watch_endpoint, etcd_endpoint(c->etcd)) == 0)
+		return;
+	log_info("cluster", "calls moved from %s to %s: watching there, reading everything again",
+		 c->watch_endpoint, etcd_endpoint(c->etcd));
+	etcd_cancel(c->watch_call);
+	c->watch_call = NULL;
+	read_again_later(c);
 }
 
 void import_watch_timer(evutil_socket_t fd, short what, void *arg)

@@ -102,6 +102,7 @@ struct cluster {
 	struct event *watch_timer;
 	struct event *watch_dog; /* a watch not created in time is started again */
 	bool watch_created;
+	char watch_endpoint[256]; /* the member the watch went to */
 	struct backoff watch_backoff;
 	int64_t revision;      /* the latest applied */
 	int64_t read_revision; /* of the full read under way, 0 before its first page */
@@ -148,3 +149,5 @@ void import_full_read(struct cluster *c);
 void import_stop(struct cluster *c);
 void import_watch_timer(evutil_socket_t fd, short what, void *arg);
 void import_free(struct cluster *c);
+/* Calls moved to another member: a watch still on the one left is started again there. */
+void import_endpoint_moved(struct cluster *c);

@@ -13,6 +13,7 @@ Every wait is bounded; the times that matter are printed.
 """
 import base64
 import json
+import os
 import re
 import signal
 import socket
@@ -521,6 +522,31 @@ def test_member_without_a_leader_is_left_at_once(tmp_path, etcd3, nodes):  # noq
     for n in (a, b):
         assert wait_until(lambda: (n.etcd_source() or {}).get("state") == "ok", timeout=10), \
             n.etcd_source()
+
+
+def test_a_stalled_member_is_left_by_the_watch_too(tmp_path, etcd3, nodes):  # noqa: F811
+    """A member that stalls (SIGSTOP: its connections stay open, nothing answers) keeps a
+    quiet watch open as if nothing changed. Once a node's calls give up on it and go to
+    the next member, its watch moves there too, so a change made meanwhile arrives."""
+    m0 = etcd3.members[0]
+    urls = [m.client_url for m in etcd3.members]
+    a = start(nodes, tmp_path, "a", urls)
+    b = start(nodes, tmp_path, "b", urls)
+    for n, other in ((a, "b"), (b, "a")):
+        n.wait_texts(HOST[other][0], "A", {HOST[other][1]})
+    assert b.cluster()["etcd"]["endpoint"] == m0.client_url
+    os.kill(m0.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        put_service(a, "s", "stalled-a", "192.0.2.54")
+        took = b.wait_texts("stalled-a.docker", "A", {"192.0.2.54"}, timeout=15)
+        print("member stopped -> a's change on b after %.2f s (%.2f s since the stop)"
+              % (took, time.monotonic() - t0))
+        assert "watching there" in b.stderr()
+        assert b.cluster()["etcd"]["endpoint"] != m0.client_url
+        assert_answers(a, b, [("stalled-a.docker", "192.0.2.54")])
+    finally:
+        os.kill(m0.pid, signal.SIGCONT)
 
 
 def compact_now(etc):
