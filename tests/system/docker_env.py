@@ -174,6 +174,25 @@ def sweep(client, owner=OWNER):
 _main = {}      # the session's main dockerd, shared by every module that uses it
 
 
+def running(d):
+    """A fixture's body for a private dockerd d: started (its log tail printed and d
+    destroyed if that fails), yielded, then swept of our containers and destroyed."""
+    try:
+        d.start()
+    except BaseException:
+        print(d.log_tail())
+        d.destroy()
+        raise
+    try:
+        yield d
+    finally:
+        try:
+            if d.answers():
+                sweep(d.client())
+        finally:
+            d.destroy()
+
+
 def main_dockerd():
     """The session's dockerd on MAIN_SOCK, started if none answers (once)."""
     d = _main.get("d")

@@ -16,7 +16,7 @@ import pytest
 
 from cluster_env import PROPAGATE, nodes  # noqa: F401
 from conftest import LOOP4
-from docker_env import IMAGE, DockerKit, PrivateDockerd, dockerd, ip_of, kit, sweep  # noqa: F401
+from docker_env import IMAGE, DockerKit, PrivateDockerd, dockerd, ip_of, kit, running  # noqa: F401
 from etcd_env import EtcdClient, etcd  # noqa: F401
 
 ADV_A, ADV_B, ADV_C = "198.51.100.1", "198.51.100.2", "198.51.100.3"
@@ -239,14 +239,7 @@ def test_health_decides_on_every_node(tmp_path, etcd, nodes, dockerd, kit):  # n
 
 @pytest.fixture
 def pd():
-    d = PrivateDockerd("cl")
-    d.start()
-    yield d
-    try:
-        if d.answers():
-            sweep(d.client())
-    finally:
-        d.destroy()
+    yield from running(PrivateDockerd("cl"))
 
 
 def tag_redis(d):

@@ -29,7 +29,7 @@ import subprocess
 import pytest
 
 from docker_env import (IMAGE, OWNER, OWNER_LABEL, DockerKit, PrivateDockerd, addrs_equal, ip_of,
-                        start_docker_berth, stop_berths, sweep)
+                        start_docker_berth, stop_berths, running)
 from docker_env import dockerd, kit  # noqa: F401 (fixtures)
 
 # Loopback addresses the test may take for berth's port 53 (the first free one).
@@ -165,18 +165,7 @@ def dns_engine(tmp_path):
     cfg.write_text(json.dumps({"dns": [addr]}) + "\n")
     d = PrivateDockerd("dj", extra_args=["--config-file", str(cfg)])
     d.dns_addr = addr
-    try:
-        d.start()
-    except BaseException:
-        print(d.log_tail())
-        d.destroy()
-        raise
-    yield d
-    try:
-        if d.answers():
-            sweep(d.client())
-    finally:
-        d.destroy()
+    yield from running(d)
 
 
 @pytest.fixture

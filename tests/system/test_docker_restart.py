@@ -18,7 +18,7 @@ import pytest
 
 from conftest import wait_until
 from docker_env import (DockerKit, PrivateDockerd, addrs_equal, assert_stays, ip_of, nxdomain,
-                        start_docker_berth, stop_berths, summary, sweep, wait_for_answer)
+                        start_docker_berth, stop_berths, summary, running, wait_for_answer)
 
 pytestmark = pytest.mark.slow
 
@@ -32,13 +32,7 @@ FOLLOW = 3.0
 def pd():
     d = PrivateDockerd("rs")
     d.shared_bridge_before = os.path.exists("/sys/class/net/docker0")
-    d.start()
-    yield d
-    try:
-        if d.answers():
-            sweep(d.client())
-    finally:
-        d.destroy()
+    yield from running(d)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import LOOP4, Berth, free_port, wait_until
-from docker_env import (DockerBerth, DockerKit, PrivateDockerd, addrs_equal, stop_berths, sweep,
+from docker_env import (DockerBerth, DockerKit, PrivateDockerd, addrs_equal, stop_berths, running,
                         wait_for_answer)
 
 pytestmark = pytest.mark.slow
@@ -98,20 +98,8 @@ class TlsDockerd(PrivateDockerd):
 @pytest.fixture(scope="module")
 def td(certs):
     assert " " not in str(certs), "BERTH_DOCKERD_ARGS is split on spaces: %s" % certs
-    d = TlsDockerd(certs, free_port(LOOP4))
-    try:
-        d.start()
-    except BaseException:
-        print(d.log_tail())
-        d.destroy()
-        raise
-    # The TLS listener must be up too (dockerd opens all its listeners together).
-    yield d
-    try:
-        if d.answers():
-            sweep(d.client())
-    finally:
-        d.destroy()
+    # The TLS listener is up with the rest (dockerd opens all its listeners together).
+    yield from running(TlsDockerd(certs, free_port(LOOP4)))
 
 
 @pytest.fixture(scope="module")
