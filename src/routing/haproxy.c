@@ -248,7 +248,9 @@ static int parse_map(struct strmap *m, struct strmap *strays, char *text)
 }
 
 /* "show servers state": "1", a "# ..." header, then a line per server:
- * be_id be_name srv_id srv_name srv_addr ... srv_port (field 18). */
+ * be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ... srv_port (field 18).
+ * A server in maintenance (admin state bit 0x01: "disable server", or added and not yet
+ * enabled) is "<addr>:<port> maint". */
 static int parse_servers(struct strmap *m, char *text)
 {
 	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
@@ -261,7 +263,9 @@ static int parse_servers(struct strmap *m, char *text)
 			continue;
 		char key[300], addr[80];
 		snprintf(key, sizeof(key), "%s/%s", f[1], f[3]);
-		snprintf(addr, sizeof(addr), strchr(f[4], ':') ? "[%s]:%s" : "%s:%s", f[4], f[18]);
+		bool maint = (strtoul(f[6], NULL, 10) & 0x01) != 0;
+		snprintf(addr, sizeof(addr), strchr(f[4], ':') ? "[%s]:%s%s" : "%s:%s%s", f[4],
+			 f[18], maint ? WANTED_MAINT : "");
 		char *v = strdup(addr);
 		if (v == NULL || strmap_put(m, key, v, NULL) != 0) {
 			free(v);

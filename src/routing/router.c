@@ -228,6 +228,24 @@ void router_container(void *router, const char *id, const struct container_facts
 		schedule(r);
 }
 
+void router_service(void *router, const char *id, const char *name, const char *const *ips,
+		    size_t nips, uint16_t port)
+{
+	struct router *r = router;
+	char key[128];
+	if (snprintf(key, sizeof(key), "manual:%s", id) >= (int)sizeof(key))
+		return;
+	struct route routes[ROUTES_MAX], x[ROUTES_MAX];
+	size_t n = 0, nx = 0;
+	if (name != NULL) {
+		routes_of_service(id, name, ips, nips, port, &r->rc, routes, &n);
+		routes_of_service(id, name, ips, nips, port, &r->rcx, x, &nx);
+	}
+	keep(&r->exported, key, x, nx);
+	if (keep(&r->origins, key, routes, n))
+		schedule(r);
+}
+
 int router_new(struct event_base *base, struct registry *reg, const struct router_conf *conf,
 	       struct router **out, char *err, size_t errlen)
 {

@@ -31,8 +31,13 @@ void router_free(struct router *r);
  * routes go). The facts are read during the call only. */
 void router_container(void *router, const char *id, const struct container_facts *f);
 
+/* A service of the /services API (name NULL: it is gone): with port, its name is routed to
+ * each of ips at that port (routes_of_service). */
+void router_service(void *router, const char *id, const char *name, const char *const *ips,
+		    size_t nips, uint16_t port);
+
 /* With a cluster: the routes other nodes must use for local container id (the node's address,
- * not its loopback) into out[0..ROUTES_MAX); their count. */
+ * not its loopback), or for service "manual:<id>", into out[0..ROUTES_MAX); their count. */
 size_t router_export(void *router, const char *id, struct route *out);
 /* Another node's origin's routes (n 0: it has none any more). */
 void router_remote(void *router, const char *origin, const struct route *r, size_t n);

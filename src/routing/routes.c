@@ -295,3 +295,31 @@ int routes_of_container(const struct container_facts *c, const struct routing_co
 	*n = a.n;
 	return 0;
 }
+
+int routes_of_service(const char *id, const char *name, const char *const *ips, size_t nips,
+		      uint16_t port, const struct routing_conf *rc, struct route *out, size_t *n)
+{
+	if (id == NULL || name == NULL || (ips == NULL && nips > 0) || rc == NULL || out == NULL ||
+	    n == NULL)
+		return -EINVAL;
+	*n = 0;
+	char lab[64], host[ROUTE_HOST_MAX + 1], service[ROUTE_SERVICE_MAX + 1];
+	clean(name, lab, sizeof(lab));
+	if (rc->domain == NULL || rc->domain[0] == '\0' || port == 0 || lab[0] == '\0' ||
+	    snprintf(host, sizeof(host), "%s.%s", lab, rc->domain) >= (int)sizeof(host))
+		return 0;
+	snprintf(service, sizeof(service), "manual:%s", id);
+	for (size_t i = 0; i < nips && *n < ROUTES_MAX; i++) {
+		if (ips[i] == NULL || ips[i][0] == '\0' || strlen(ips[i]) >= sizeof(out->addr) ||
+		    (rc->for_others && is_loopback(ips[i]) && !is_loopback(rc->node_addr)))
+			continue;
+		struct route *r = &out[(*n)++];
+		memset(r, 0, sizeof(*r));
+		r->kind = ROUTE_HTTP;
+		copy(r->host, sizeof(r->host), host);
+		copy(r->service, sizeof(r->service), service);
+		copy(r->addr, sizeof(r->addr), ips[i]);
+		r->port = port;
+	}
+	return 0;
+}

@@ -50,5 +50,12 @@ struct routing_conf {
 int routes_of_container(const struct container_facts *c, const struct routing_conf *rc,
 			struct route *out, size_t *n, char *why, size_t whylen);
 
+/* The routes of a service of the /services API with "http_port": <name>.<domain> (the name
+ * made a DNS label as for containers) to each of its addresses at that port, as one service
+ * ("manual:<id>": its addresses are the backend's servers). With rc->for_others, loopback
+ * addresses are left out unless rc->node_addr is one too. 0, or -EINVAL for NULL arguments. */
+int routes_of_service(const char *id, const char *name, const char *const *ips, size_t nips,
+		      uint16_t port, const struct routing_conf *rc, struct route *out, size_t *n);
+
 /* Is s a host name a route may carry (1..253 bytes of [a-z0-9-.], labels of 1..63)? */
 bool route_host_ok(const char *s);

@@ -268,6 +268,13 @@ static void add_servers(void *arg, const char *key, void *val)
 	const char *had = strmap_get(&d->have->servers, key);
 	if (d->err != 0 || (had != NULL && strcmp(had, val) == 0))
 		return;
+	size_t n = strlen(val);
+	if (had != NULL && strncmp(had, val, n) == 0 && strcmp(had + n, WANTED_MAINT) == 0) {
+		/* Left in maintenance (a removal HAProxy refused while it held connections, then
+		 * wanted again): back in service. */
+		d->err = cmd(d->cmds, "enable server %s", key);
+		return;
+	}
 	if (had != NULL) /* moved: out first */
 		d->err = server_out(d->cmds, key);
 	if (d->err == 0)

@@ -18,12 +18,14 @@
 #include "util/strmap.h"
 
 enum { MAP_HOSTS = 0, MAP_PATHS, MAP_SNI, MAPS };
+/* After a server's address in a state read from HAProxy: the server is in maintenance. */
+#define WANTED_MAINT " maint"
 extern const char *const wanted_map_names[MAPS]; /* "hosts.map", "paths.map", "sni.map" */
 
 /* What a proxy holds (or must): every value is an owned string. */
 struct proxy_state {
 	struct strmap maps[MAPS]; /* key -> slot */
-	struct strmap servers;    /* "<slot>/<server>" -> "<addr>:<port>" */
+	struct strmap servers;    /* "<slot>/<server>" -> "<addr>:<port>" (+ WANTED_MAINT) */
 	/* berth's entries that HAProxy never matches, behind an earlier entry of the same key
 	 * (somebody else's, added in between): "#<ref>" -> key. Read, never wanted. */
 	struct strmap strays[MAPS];

@@ -230,7 +230,34 @@ static int start_router(struct serve *s)
 
 static size_t export_routes(void *arg, enum origin_kind kind, const char *name, struct route *out)
 {
-	return kind == ORIGIN_DOCKER ? router_export(arg, name, out) : 0;
+	char key[128];
+	if (kind == ORIGIN_DOCKER)
+		return router_export(arg, name, out);
+	if (kind == ORIGIN_MANUAL &&
+	    snprintf(key, sizeof(key), "manual:%s", name) < (int)sizeof(key))
+		return router_export(arg, key, out);
+	return 0;
+}
+
+/* A service of the /services API to the router: its "http_port", if it has one. */
+static void route_service(struct serve *s, const char *id)
+{
+	const json_t *svc = manual_get(s->manual, id);
+	const json_t *ips = json_object_get(svc, "ips");
+	const char *v[MANUAL_MAX_IPS];
+	size_t n = 0, i;
+	json_t *ip;
+	json_array_foreach(ips, i, ip) if (n < MANUAL_MAX_IPS) v[n++] = json_string_value(ip);
+	json_int_t port = json_integer_value(json_object_get(svc, "http_port"));
+	router_service(s->router, id, json_string_value(json_object_get(svc, "name")), v, n,
+		       (uint16_t)(port > 0 && port <= 65535 ? port : 0));
+}
+
+static void on_registry_change(void *arg, enum origin_kind kind, const char *name)
+{
+	struct serve *s = arg;
+	if (kind == ORIGIN_MANUAL && s->manual != NULL && s->router != NULL)
+		route_service(s, name);
 }
 
 static void cluster_fatal(void *arg, int code)
@@ -331,6 +358,15 @@ static int start_sources(struct serve *s)
 	if ((ret = add_source(s, &manual_source_ops, ms)) < 0)
 		return ret;
 	s->manual = ms;
+	if (s->router != NULL) {
+		/* The services loaded; changes come through the registry from now on. */
+		const char *id;
+		json_t *svc, *all = manual_services(ms);
+		json_object_foreach(all, id, svc) route_service(s, id);
+		json_decref(all);
+		if (registry_observe(s->reg, on_registry_change, s) != 0)
+			return -ENOMEM;
+	}
 	return start_cluster(s);
 }
 

@@ -188,8 +188,20 @@ static json_t *parse_ttl(const json_t *v, char *err, size_t errlen)
 	return NULL;
 }
 
-enum field { F_NAME, F_IMAGE, F_IPS, F_IP, F_TTL, F_ALIASES, F_COUNT };
-static const char *const field_names[F_COUNT] = { "name", "image", "ips", "ip", "ttl", "aliases" };
+enum field { F_NAME, F_IMAGE, F_IPS, F_IP, F_TTL, F_ALIASES, F_HTTP_PORT, F_COUNT };
+static const char *const field_names[F_COUNT] = { "name", "image",   "ips",      "ip",
+						  "ttl",  "aliases", "http_port" };
+
+/* "http_port": the port HAProxy reaches the service's addresses on (null: none). */
+static json_t *parse_http_port(const json_t *v, char *err, size_t errlen)
+{
+	if (json_is_null(v))
+		return json_null();
+	if (json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 65535)
+		return json_integer(json_integer_value(v));
+	berth_fail(err, errlen, -EINVAL, "\"http_port\" must be a port (1 to 65535), or null");
+	return NULL;
+}
 
 /* manual_service_parse with the reason always written (err is never NULL here). */
 static json_t *parse_service(const json_t *in, const json_t *base, char *err, size_t errlen)
@@ -215,7 +227,7 @@ static json_t *parse_service(const json_t *in, const json_t *base, char *err, si
 			berth_fail(
 				err, errlen, -EINVAL,
 				"unknown field \"%.40s\": a service has \"name\", \"image\", \"ips\", "
-				"\"ttl\" and \"aliases\"",
+				"\"ttl\", \"aliases\" and \"http_port\"",
 				key);
 			return NULL;
 		}
@@ -261,9 +273,18 @@ static json_t *parse_service(const json_t *in, const json_t *base, char *err, si
 		goto fail;
 	if (given[F_ALIASES] && !(parsed[F_ALIASES] = parse_aliases(given[F_ALIASES], err, errlen)))
 		goto fail;
+	if (given[F_HTTP_PORT] &&
+	    !(parsed[F_HTTP_PORT] = parse_http_port(given[F_HTTP_PORT], err, errlen)))
+		goto fail;
 	for (int f = 0; f < F_COUNT; f++) {
 		if (parsed[f] == NULL)
 			continue;
+		if (json_is_null(parsed[f])) { /* a field taken away */
+			json_object_del(out, field_names[f]);
+			json_decref(parsed[f]);
+			parsed[f] = NULL;
+			continue;
+		}
 		if (json_object_set_new(out, field_names[f], parsed[f]) != 0) {
 			parsed[f] = NULL;
 			berth_fail(err, errlen, -ENOMEM, "out of memory");

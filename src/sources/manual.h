@@ -31,7 +31,8 @@ struct manual_naming {
 bool manual_id_valid(const char *id);
 
 /* Check a dnsdock service object and return it in canonical form:
- * {"name": s, "image": s, "ips": [s...], "ttl": n (-1: the default), "aliases": [s...]}.
+ * {"name": s, "image": s, "ips": [s...], "ttl": n (-1: the default), "aliases": [s...]},
+ * and "http_port": n when given (a PATCH with "http_port": null takes it away).
  * Keys are matched case-insensitively (dnsdock's Go decoder does so); "ip" (a
  * string, older dnsdock) is read as "ips": [ip]. base == NULL: a PUT, and name,
  * image and ips are required. base != NULL: a PATCH, the fields given replace

@@ -378,6 +378,7 @@ def test_wrong_method(berth, method, path, allow):
     ('{"name":"m m","image":"m","ips":["10.0.0.1"]}', '"name"'),
     ('{"name":"m","image":"m","ips":["10.0.0.1"],"extra":1}', 'unknown field "extra"'),
     ('{"name":"m","image":"m","ips":["10.0.0.1"],"ttl":"x"}', '"ttl"'),
+    ('{"name":"m","image":"m","ips":["10.0.0.1"],"http_port":0}', '"http_port" must be a port'),
 ])
 def test_bad_service_bodies(berth, body, word):
     r = request(berth.http, "PUT", "/services/bad", body, headers=AUTH)

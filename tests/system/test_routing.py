@@ -9,11 +9,13 @@ Containers run busybox's httpd with their port published on 127.0.0.1 only
 container address. Requests go to HAProxy on 127.0.0.1 with a Host header.
 """
 import http.client
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -262,6 +264,75 @@ def test_a_name_routed_by_hand_in_haproxy_is_not_taken_over(docker_berth, haprox
     assert entries(mine) == ["berth_no_route"]
 
 
+class LoopbackSite:
+    """An HTTP server of the test's own on 127.0.0.1 (a thread), answering text."""
+
+    def __init__(self, text):
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = text.encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+        self.server = http.server.ThreadingHTTPServer((LOOP4, 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def api(b, method, path, body=None):
+    c = http.client.HTTPConnection(LOOP4, b.http_port, timeout=5)
+    try:
+        c.request(method, path, json.dumps(body) if body is not None else None,
+                  {"Authorization": "Bearer routing-test", "Content-Type": "application/json"})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def test_a_service_of_the_api_with_an_http_port_is_routed(docker_berth, haproxy, tmp_path):  # noqa: F811
+    args = ("--api-token", "routing-test", "--state-dir", str(tmp_path / "state-api"))
+    b = routed(docker_berth, haproxy, *args)
+    site = LoopbackSite("hello-from-the-api")
+    try:
+        st, body = api(b, "PUT", "/services/shop",
+                       {"name": "Shop_Front", "image": "ext", "ips": ["127.0.0.1"],
+                        "http_port": site.port})
+        assert st == 201, body
+        haproxy.wait_get("shop-front.local", (200, "hello-from-the-api"))
+        b.wait_for_answer("shop-front.local", "A", lambda m: b.a("shop-front.local") == {"192.0.2.80"})
+        assert json.loads(api(b, "GET", "/services/shop")[1])["http_port"] == site.port
+        assert api(b, "PUT", "/services/bad", {"name": "x", "image": "y", "ips": ["10.0.0.1"],
+                                                "http_port": 70000})[0] == 400
+        # Without its port (a PATCH of null): no route; the name's records stay.
+        st, body = api(b, "PATCH", "/services/shop", {"http_port": None})
+        assert st == 200, body
+        haproxy.wait_get("shop-front.local", (503, "no route"))
+        assert "http_port" not in json.loads(api(b, "GET", "/services/shop")[1])
+        # Back, then kept across a restart of berth (the services file), then deleted.
+        assert api(b, "PATCH", "/services/shop", {"http_port": site.port})[0] == 200
+        haproxy.wait_get("shop-front.local", (200, "hello-from-the-api"))
+        b.stop()
+        haproxy.stop()
+        haproxy.start()                   # knows nothing: the restarted berth fills it
+        b = routed(docker_berth, haproxy, *args)
+        haproxy.wait_get("shop-front.local", (200, "hello-from-the-api"), timeout=15)
+        assert api(b, "DELETE", "/services/shop")[0] == 204
+        haproxy.wait_get("shop-front.local", (503, "no route"))
+    finally:
+        site.close()
+
+
 def test_bad_labels_are_reported_and_skipped(docker_berth, haproxy, kit):  # noqa: F811
     b = routed(docker_berth, haproxy)
     bad = web(kit, "badport", "x", {"berth.http.port": "99999"})
@@ -295,7 +366,8 @@ def test_a_route_of_another_node_goes_to_that_node(tmp_path, etcd, nodes, docker
     nodes run on this host, so a's advertise address is loopback here)."""
     hp = HAProxy(tmp_path / "c")
     try:
-        nodes("a", etcd.urls, LOOP4, docker=dockerd.url, args=["--http-domain", "local"])
+        a = nodes("a", etcd.urls, LOOP4, docker=dockerd.url,
+                  args=["--http-domain", "local", "--api-token", "routing-test"])
         c = nodes("c", etcd.urls, "198.51.100.3",
                   args=["--http-domain", "local", "--proxy-address", "192.0.2.83",
                         "--haproxy-socket", hp.sock])
@@ -308,6 +380,17 @@ def test_a_route_of_another_node_goes_to_that_node(tmp_path, etcd, nodes, docker
         ctr.kill()
         hp.wait_get(host, (503, "no route"))
         c.wait_texts(host, "A", set())
+        # A service of a's /services API with an http_port travels the same way.
+        site = LoopbackSite("hello-from-a-service")
+        try:
+            st, body = a.http("PUT", "/services/api1", {"name": "far-api", "image": "ext",
+                                                        "ips": [LOOP4], "http_port": site.port},
+                              token="routing-test")
+            assert st == 201, body
+            hp.wait_get("far-api.local", (200, "hello-from-a-service"))
+            c.wait_texts("far-api.local", "A", {"192.0.2.83"})
+        finally:
+            site.close()
     finally:
         hp.stop()
 

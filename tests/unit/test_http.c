@@ -242,6 +242,43 @@ static void test_parse_patch(void **state)
 	json_decref(base);
 }
 
+static void test_parse_http_port(void **state)
+{
+	char err[256] = "";
+	(void)state;
+	json_t *a = parse("{\"name\":\"web\",\"image\":\"x\",\"ips\":[\"10.0.0.1\"],"
+			  "\"http_port\":8080}",
+			  NULL, err, sizeof(err));
+	assert_non_null(a);
+	assert_int_equal(json_integer_value(json_object_get(a, "http_port")), 8080);
+	/* Not given: not there (a PUT without it has no route). */
+	json_t *b = parse("{\"name\":\"web\",\"image\":\"x\",\"ips\":[\"10.0.0.1\"]}", NULL, err,
+			  sizeof(err));
+	assert_non_null(b);
+	assert_null(json_object_get(b, "http_port"));
+	json_decref(b);
+	/* A PATCH keeps it, changes it, or takes it away with null. */
+	b = parse("{\"ttl\":5}", a, err, sizeof(err));
+	assert_int_equal(json_integer_value(json_object_get(b, "http_port")), 8080);
+	json_decref(b);
+	b = parse("{\"HTTP_Port\":443}", a, err, sizeof(err));
+	assert_int_equal(json_integer_value(json_object_get(b, "http_port")), 443);
+	json_decref(b);
+	b = parse("{\"http_port\":null}", a, err, sizeof(err));
+	assert_non_null(b);
+	assert_null(json_object_get(b, "http_port"));
+	json_decref(b);
+	const char *bad[] = { "0", "65536", "-1", "\"80\"", "80.5", "true", "[80]" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char body[64];
+		snprintf(body, sizeof(body), "{\"http_port\":%s}", bad[i]);
+		err[0] = '\0';
+		assert_null(parse(body, a, err, sizeof(err)));
+		assert_non_null(strstr(err, "\"http_port\" must be a port"));
+	}
+	json_decref(a);
+}
+
 /* --- manual_service_records --- */
 
 static void test_records(void **state)
@@ -722,6 +759,7 @@ int main(void)
 		cmocka_unit_test(test_parse_put),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_patch),
+		cmocka_unit_test(test_parse_http_port),
 		cmocka_unit_test(test_records),
 		cmocka_unit_test_setup_teardown(test_source_persists, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_source_bad_file, env_setup, env_teardown),

@@ -1169,6 +1169,47 @@ static void test_replicas_share_service(void **state)
 	assert_true(shared);
 }
 
+static void test_service_routes(void **state)
+{
+	(void)state;
+	struct routing_conf rc = base_rc();
+	struct route out[ROUTES_MAX];
+	size_t n = 99;
+	const char *ips[] = { "127.0.0.1", "10.1.2.3", "fd00::7", "" };
+
+	assert_int_equal(routes_of_service("api", "My_API", ips, 4, 8080, &rc, out, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(out[i].kind, ROUTE_HTTP);
+		assert_string_equal(out[i].host, "my-api.local");
+		assert_string_equal(out[i].path, "");
+		assert_string_equal(out[i].service, "manual:api");
+		assert_string_equal(out[i].addr, ips[i]);
+		assert_int_equal(out[i].port, 8080);
+	}
+	/* For other nodes: this node's loopback is not theirs. */
+	rc.for_others = true;
+	assert_int_equal(routes_of_service("api", "My_API", ips, 4, 8080, &rc, out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(out[0].addr, "10.1.2.3");
+	/* No port, no name, no domain: nothing. */
+	assert_int_equal(routes_of_service("api", "api", ips, 4, 0, &rc, out, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(routes_of_service("api", "__", ips, 4, 80, &rc, out, &n), 0);
+	assert_int_equal(n, 0);
+	rc.domain = NULL;
+	assert_int_equal(routes_of_service("api", "api", ips, 4, 80, &rc, out, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(routes_of_service(NULL, "api", ips, 4, 80, &rc, out, &n), -EINVAL);
+	/* At most ROUTES_MAX addresses. */
+	const char *many[ROUTES_MAX + 3];
+	for (size_t i = 0; i < ROUTES_MAX + 3; i++)
+		many[i] = "10.0.0.1";
+	rc = base_rc();
+	assert_int_equal(routes_of_service("x", "x", many, ROUTES_MAX + 3, 80, &rc, out, &n), 0);
+	assert_int_equal(n, ROUTES_MAX);
+}
+
 int main(void)
 {
 	enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
@@ -1190,5 +1231,6 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_why_sizes);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_odd_facts);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_replicas_share_service);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_service_routes);
 	return _cmocka_run_group_tests("routes", tests, n, NULL, NULL);
 }

@@ -1015,6 +1015,37 @@ static void test_diff_keeps_somebody_elses_entry(void **state)
 	proxy_state_clear(&want);
 }
 
+static void test_diff_enables_a_server_left_in_maintenance(void **state)
+{
+	struct proxy_state have = { 0 }, want = { 0 };
+	struct cmdlist cmds = { 0 };
+	(void)state;
+
+	put(&have.maps[MAP_HOSTS], "web.local", "berth_http_0");
+	put(&have.servers, "berth_http_0/s000000000001", "10.0.0.1:80" WANTED_MAINT);
+	put(&want.maps[MAP_HOSTS], "web.local", "berth_http_0");
+	put(&want.servers, "berth_http_0/s000000000001", "10.0.0.1:80");
+	assert_int_equal(wanted_diff(&have, &want, map_ids, &cmds), 0);
+	assert_int_equal(cmds.n, 1);
+	assert_string_equal(cmds.v[0], "enable server berth_http_0/s000000000001");
+	cmdlist_clear(&cmds);
+	/* Moved while in maintenance: out, and in at the new address. */
+	proxy_state_clear(&want);
+	put(&want.maps[MAP_HOSTS], "web.local", "berth_http_0");
+	put(&want.servers, "berth_http_0/s000000000001", "10.0.0.2:80");
+	assert_int_equal(wanted_diff(&have, &want, map_ids, &cmds), 0);
+	assert_true(has_cmd(&cmds, "del server berth_http_0/s000000000001"));
+	assert_true(has_cmd(&cmds, "add server berth_http_0/s000000000001 10.0.0.2:80"));
+	cmdlist_clear(&cmds);
+	/* Not wanted any more: deleted. */
+	proxy_state_clear(&want);
+	assert_int_equal(wanted_diff(&have, &want, map_ids, &cmds), 0);
+	assert_true(has_cmd(&cmds, "del server berth_http_0/s000000000001"));
+	cmdlist_clear(&cmds);
+	proxy_state_clear(&have);
+	proxy_state_clear(&want);
+}
+
 static void test_diff_from_empty(void **state)
 {
 	struct proxy_state have = { 0 }, want = { 0 };
@@ -1395,6 +1426,7 @@ int main(void)
 		cmocka_unit_test(test_out_cleared),
 		cmocka_unit_test(test_diff_nothing_to_do),
 		cmocka_unit_test(test_diff_keeps_somebody_elses_entry),
+		cmocka_unit_test(test_diff_enables_a_server_left_in_maintenance),
 		cmocka_unit_test(test_diff_from_empty),
 		cmocka_unit_test(test_diff_set_or_add),
 		cmocka_unit_test(test_diff_removes_only_berths),
